@@ -1,0 +1,205 @@
+import { z } from 'zod';
+import { EventInvalidError } from './errors.js';
+
+/**
+ * The event catalogue: one zod schema per event of DESIGN.md. Every event carries its `type`
+ * and a schema version `v`. Events read from outside the process (a store, HTTP, a file) go
+ * through {@link parseEvent}; events built in-process are trusted and not re-validated on
+ * the hot path.
+ */
+
+/** Current schema version of every event type. */
+export const EVENT_SCHEMA_VERSION = 1;
+
+const v = z.literal(EVENT_SCHEMA_VERSION);
+const count = z
+  .number()
+  .int()
+  .min(1)
+  .max(2 ** 31);
+const lbn = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const position = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const nonNegative = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const memberId = z.string().min(1).max(64);
+
+/** What a member looked like when it left or came back: used to catch a member changed while away. */
+export const fingerprintSchema = z.object({
+  /** Member size in bytes. */
+  sizeBytes: nonNegative,
+  /** Inode number for image files; null for block devices or where unknown. */
+  inode: nonNegative.nullable(),
+  /** Modification time in ms for image files; null for block devices or where unknown. */
+  mtimeMs: z.number().nullable(),
+  /** Content sample: hash of chosen chunks of the member. */
+  samples: z.array(z.object({ chunk: nonNegative, hash: z.string().min(1).max(128) })).max(4096),
+});
+export type Fingerprint = z.infer<typeof fingerprintSchema>;
+
+export const dismountPolicySchema = z.enum(['minicopy', 'none']);
+export type DismountPolicy = z.infer<typeof dismountPolicySchema>;
+export const mountPolicySchema = z.enum(['minicopy', 'minicopy-optional', 'full']);
+export type MountPolicy = z.infer<typeof mountPolicySchema>;
+export const copyKindSchema = z.enum(['mini', 'full']);
+export type CopyKind = z.infer<typeof copyKindSchema>;
+
+export const shadowSetCreatedSchema = z.object({
+  type: z.literal('ShadowSetCreated'),
+  v,
+  setId: z.string().min(1).max(128),
+  blockSize: z.literal(512),
+  blocks: count.max(2 ** 37),
+  chunkBlocks: count.max(2 ** 24),
+  members: z
+    .array(z.object({ id: memberId, path: z.string().min(1).max(4096) }))
+    .min(2)
+    .max(6),
+});
+export const blocksWrittenSchema = z.object({ type: z.literal('BlocksWritten'), v, lbn, count });
+export const blocksTrimmedSchema = z.object({ type: z.literal('BlocksTrimmed'), v, lbn, count });
+export const zeroesWrittenSchema = z.object({ type: z.literal('ZeroesWritten'), v, lbn, count });
+export const memberDismountedSchema = z.object({
+  type: z.literal('MemberDismounted'),
+  v,
+  member: memberId,
+  policy: dismountPolicySchema,
+  fingerprint: fingerprintSchema.nullable(),
+});
+export const memberMountRequestedSchema = z.object({
+  type: z.literal('MemberMountRequested'),
+  v,
+  member: memberId,
+  policy: mountPolicySchema,
+  /** The member as found on return; compared with the dismount fingerprint. */
+  fingerprint: fingerprintSchema.nullable(),
+});
+export const copyStartedSchema = z.object({
+  type: z.literal('CopyStarted'),
+  v,
+  member: memberId,
+  source: memberId,
+  kind: copyKindSchema,
+  reason: z.string().min(1).max(1000),
+  chunks: nonNegative,
+  bytes: nonNegative,
+});
+export const copyProgressedSchema = z.object({
+  type: z.literal('CopyProgressed'),
+  v,
+  member: memberId,
+  chunksDone: nonNegative,
+  /** Chunk at which a resumed copy starts again: every planned chunk below it is copied. */
+  nextChunk: nonNegative,
+  bytesCopied: nonNegative,
+});
+export const copyCompletedSchema = z.object({
+  type: z.literal('CopyCompleted'),
+  v,
+  member: memberId,
+  bytesCopied: nonNegative,
+  durationMs: nonNegative,
+});
+export const copyAbortedSchema = z.object({
+  type: z.literal('CopyAborted'),
+  v,
+  member: memberId,
+  reason: z.string().min(1).max(1000),
+  /** The target as left by the aborted copy; null when it could not be read (its bitmap is then unusable). */
+  fingerprint: fingerprintSchema.nullable(),
+});
+export const memberFailedSchema = z.object({
+  type: z.literal('MemberFailed'),
+  v,
+  member: memberId,
+  error: z.string().min(1).max(1000),
+});
+export const bitmapDeletedSchema = z.object({ type: z.literal('BitmapDeleted'), v, member: memberId });
+export const membersSyncedSchema = z.object({ type: z.literal('MembersSynced'), v, position });
+export const mergeStartedSchema = z.object({
+  type: z.literal('MergeStarted'),
+  v,
+  source: memberId,
+  chunks: nonNegative,
+  /** First position whose writes may not be on every member (the last MembersSynced position + 1). */
+  fromPosition: position,
+});
+export const mergeCompletedSchema = z.object({
+  type: z.literal('MergeCompleted'),
+  v,
+  chunks: nonNegative,
+  durationMs: nonNegative,
+});
+
+/** Every event of a shadow set stream. */
+export const shadowEventSchema = z.discriminatedUnion('type', [
+  shadowSetCreatedSchema,
+  blocksWrittenSchema,
+  blocksTrimmedSchema,
+  zeroesWrittenSchema,
+  memberDismountedSchema,
+  memberMountRequestedSchema,
+  copyStartedSchema,
+  copyProgressedSchema,
+  copyCompletedSchema,
+  copyAbortedSchema,
+  memberFailedSchema,
+  bitmapDeletedSchema,
+  membersSyncedSchema,
+  mergeStartedSchema,
+  mergeCompletedSchema,
+]);
+
+export type ShadowEvent = z.infer<typeof shadowEventSchema>;
+export type ShadowEventType = ShadowEvent['type'];
+/** The event of type `T`. */
+export type EventOf<T extends ShadowEventType> = Extract<ShadowEvent, { type: T }>;
+export type ShadowSetCreated = EventOf<'ShadowSetCreated'>;
+export type BlocksWritten = EventOf<'BlocksWritten'>;
+export type BlocksTrimmed = EventOf<'BlocksTrimmed'>;
+export type ZeroesWritten = EventOf<'ZeroesWritten'>;
+/** The three events that change volume contents; they share one compact encoding. */
+export type WriteEvent = BlocksWritten | BlocksTrimmed | ZeroesWritten;
+export type WriteEventType = WriteEvent['type'];
+
+/** Every event type name, in catalogue order. */
+export const EVENT_TYPES: readonly ShadowEventType[] = shadowEventSchema.options.map(
+  (o) => o.shape.type.value,
+);
+
+/** True for BlocksWritten, BlocksTrimmed and ZeroesWritten. */
+export function isWriteEvent(event: ShadowEvent): event is WriteEvent {
+  return event.type === 'BlocksWritten' || event.type === 'BlocksTrimmed' || event.type === 'ZeroesWritten';
+}
+
+/** An event as stored: its place in the stream and when it was recorded. */
+export interface RecordedEvent {
+  /** Place in the set's stream: 0 for ShadowSetCreated, then 1, 2, ... */
+  readonly position: number;
+  /** Milliseconds since the Unix epoch when the store recorded it. */
+  readonly recordedAt: number;
+  /** The event itself. */
+  readonly event: ShadowEvent;
+}
+
+/**
+ * Validate an event that came from outside the process. Throws {@link EventInvalidError}
+ * naming the first offending field.
+ */
+export function parseEvent(input: unknown): ShadowEvent {
+  if (typeof input !== 'object' || input === null) {
+    throw new EventInvalidError('', 'expected an object');
+  }
+  const type = (input as { type?: unknown }).type;
+  if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type)) {
+    throw new EventInvalidError('type', `unknown event type ${JSON.stringify(type)}`);
+  }
+  const result = shadowEventSchema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue ? issue.path.map(String).join('.') : '';
+  throw new EventInvalidError(field, issue ? issue.message : 'invalid');
+}
+
+/** Builders for in-process events, so callers never spell `v` by hand. */
+export function writeEvent(type: WriteEventType, lbn: number, count: number): WriteEvent {
+  return { type, v: EVENT_SCHEMA_VERSION, lbn, count };
+}

@@ -1,0 +1,18 @@
+/**
+ * The block device port: one member of a shadow set (an image file or a Linux block device).
+ * Offsets and lengths are in bytes and multiples of the block size.
+ */
+export interface BlockDevice {
+  /** Human-readable name (the path). */
+  readonly name: string;
+  /** Size in bytes. */
+  size(): number;
+  /** Read `buffer.length` bytes at `offset` into `buffer`. Short reads are errors. */
+  read(buffer: Uint8Array, offset: number): Promise<void>;
+  /** Write all of `buffer` at `offset`. */
+  write(buffer: Uint8Array, offset: number): Promise<void>;
+  /** Make every completed write durable (fdatasync). */
+  flush(): Promise<void>;
+  /** Release the device; pending operations finish first. */
+  close(): Promise<void>;
+}
