@@ -39,7 +39,14 @@ export function makeGeometry(blocks: number, chunkBlocks: number = DEFAULT_CHUNK
       `chunk size ${chunkBlocks} blocks is invalid: give a whole number of blocks from 1 to ${2 ** 24}`,
     );
   }
-  return { blockSize: BLOCK_SIZE, blocks, chunkBlocks, chunks: Math.ceil(blocks / chunkBlocks) };
+  const chunks = Math.ceil(blocks / chunkBlocks);
+  // The chunk bitmap addresses chunks with 32-bit arithmetic on its hot path.
+  if (chunks > 2 ** 32) {
+    throw new InvalidArgumentError(
+      `${blocks} blocks in chunks of ${chunkBlocks} make ${chunks} chunks, more than 2^32: use larger chunks`,
+    );
+  }
+  return { blockSize: BLOCK_SIZE, blocks, chunkBlocks, chunks };
 }
 
 /** Throw unless `[lbn, lbn + count)` is a non-empty range inside the volume. */

@@ -1,0 +1,71 @@
+import { BASE_ALLOCATION_CONTEXT, MAX_STRING_BYTES } from './nbd-constants.js';
+
+/** A context selected on a connection, with the id its BLOCK_STATUS chunks carry. */
+export interface SelectedMetaContext {
+  /** Id sent in NBD_REP_META_CONTEXT and in every NBD_REPLY_TYPE_BLOCK_STATUS chunk. */
+  readonly id: number;
+  /** Full context name, e.g. `qemu:dirty-bitmap:m2`. */
+  readonly name: string;
+}
+
+/** A context name the spec accepts: non-empty namespace without whitespace, a colon, a leaf. */
+function isValidContextName(name: string): boolean {
+  const colon = name.indexOf(':');
+  if (colon <= 0) return false;
+  if (/\s/.test(name.slice(0, colon))) return false;
+  return !name.includes('\0') && Buffer.byteLength(name) <= MAX_STRING_BYTES;
+}
+
+/**
+ * Every context an export offers: `base:allocation` first (always served by the NBD layer), then
+ * the backend's extra contexts. A backend name that breaks the spec's syntax is dropped rather than
+ * sent to clients; the returned list has no duplicates.
+ */
+export function availableContexts(extra: readonly string[]): string[] {
+  const out = [BASE_ALLOCATION_CONTEXT];
+  for (const name of extra) {
+    if (isValidContextName(name) && !out.includes(name)) out.push(name);
+  }
+  return out;
+}
+
+/**
+ * Contexts a NBD_OPT_LIST_META_CONTEXT query matches. A query whose leaf ends in ':' (`base:`,
+ * `qemu:`, `qemu:dirty-bitmap:`) is a wildcard over that prefix, as base: and QEMU document; any
+ * other query matches the context of that exact name. Unknown namespaces match nothing (the spec
+ * says they must be ignored). Undefined means the query lacks the namespace colon (invalid).
+ */
+export function matchListQuery(query: string, available: readonly string[]): string[] | undefined {
+  if (query.indexOf(':') <= 0) return undefined;
+  if (query.endsWith(':')) return available.filter((name) => name.startsWith(query));
+  return available.includes(query) ? [query] : [];
+}
+
+/**
+ * Contexts a NBD_OPT_SET_META_CONTEXT query selects: only exact names. Wildcards select nothing
+ * (the spec: an empty leaf SHOULD NOT select contexts, and `base:` MUST be ignored).
+ */
+export function matchSetQuery(query: string, available: readonly string[]): string[] | undefined {
+  if (query.indexOf(':') <= 0) return undefined;
+  if (query.endsWith(':')) return [];
+  return available.includes(query) ? [query] : [];
+}
+
+/**
+ * Context ids of one connection. The same name always gets the same id for the life of the
+ * connection, even across repeated NBD_OPT_SET_META_CONTEXT, so a client that caches an id within
+ * the connection is never confused. Bounded by the distinct names an export offers.
+ */
+export class MetaContextIds {
+  private readonly ids = new Map<string, number>();
+
+  /** Id of `name`, allocating the next one (from 1) the first time. */
+  idFor(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.ids.size + 1;
+      this.ids.set(name, id);
+    }
+    return id;
+  }
+}

@@ -1,0 +1,154 @@
+import type { DismountPolicy, Fingerprint, MountPolicy } from './events.js';
+
+/**
+ * Commands to the shadow set decider. A command is a request; the decider turns it into
+ * events or refuses it with a CommandRejectedError that says why. Members are named by id
+ * (`m1`) or by path.
+ */
+export type ShadowCommand =
+  | CreateSet
+  | WriteBlocks
+  | DismountMember
+  | RequestMount
+  | StartCopy
+  | ProgressCopy
+  | CompleteCopy
+  | AbortCopy
+  | FailMember
+  | DeleteBitmap
+  | SyncMembers
+  | StartMerge
+  | CompleteMerge;
+
+/** Create a shadow set of 2–6 members of equal size. */
+export interface CreateSet {
+  readonly type: 'CreateSet';
+  /** The set's name (also its NBD export name). */
+  readonly setId: string;
+  /** Volume size in 512-byte blocks. */
+  readonly blocks: number;
+  /** Blocks per bitmap chunk; 127 when omitted. */
+  readonly chunkBlocks?: number;
+  /** Member paths in order; they get ids m1, m2, ... */
+  readonly memberPaths: readonly string[];
+  /** Size in bytes each member was found to have, in the same order; all must equal the volume size. */
+  readonly memberSizesBytes: readonly number[];
+}
+
+/** An application write, trim or write-zeroes. */
+export interface WriteBlocks {
+  readonly type: 'WriteBlocks';
+  /** What the application did to the range. */
+  readonly kind: 'write' | 'trim' | 'zeroes';
+  /** First block. */
+  readonly lbn: number;
+  /** Blocks. */
+  readonly count: number;
+}
+
+/** DISMOUNT member /POLICY=... */
+export interface DismountMember {
+  readonly type: 'DismountMember';
+  /** Member id or path. */
+  readonly member: string;
+  /** `minicopy` starts a write bitmap; `none` does not. */
+  readonly policy: DismountPolicy;
+  /** The member as it is when it leaves; needed to trust the bitmap on return. */
+  readonly fingerprint: Fingerprint | null;
+}
+
+/** MOUNT member /POLICY=... */
+export interface RequestMount {
+  readonly type: 'RequestMount';
+  /** Member id or path. */
+  readonly member: string;
+  /** How to return: minicopy only, minicopy if possible, or full copy. */
+  readonly policy: MountPolicy;
+  /** The member as found now. */
+  readonly fingerprint: Fingerprint | null;
+}
+
+/** Start the copy of a returning member; the decider plans mini or full. */
+export interface StartCopy {
+  readonly type: 'StartCopy';
+  /** Member id or path of the returning member. */
+  readonly member: string;
+  /** Source member; the first valid member when omitted. */
+  readonly source?: string;
+}
+
+/** Checkpoint of a running copy. */
+export interface ProgressCopy {
+  readonly type: 'ProgressCopy';
+  /** The copy target. */
+  readonly member: string;
+  /** Planned chunks copied so far. */
+  readonly chunksDone: number;
+  /** Every planned chunk below this one is copied. */
+  readonly nextChunk: number;
+  /** Bytes copied so far. */
+  readonly bytesCopied: number;
+}
+
+/** The copy finished: the member becomes valid. */
+export interface CompleteCopy {
+  readonly type: 'CompleteCopy';
+  /** The copy target. */
+  readonly member: string;
+  /** Bytes the copy copied in all. */
+  readonly bytesCopied: number;
+  /** Wall time of the copy. */
+  readonly durationMs: number;
+}
+
+/** The copy stopped before the end; the member stays away. */
+export interface AbortCopy {
+  readonly type: 'AbortCopy';
+  /** The copy target. */
+  readonly member: string;
+  /** Why, in words. */
+  readonly reason: string;
+  /** The target as the copy left it; null when it could not be read. */
+  readonly fingerprint: Fingerprint | null;
+}
+
+/** An I/O error on a member: expel it. */
+export interface FailMember {
+  readonly type: 'FailMember';
+  /** The member that failed. */
+  readonly member: string;
+  /** The error, in words. */
+  readonly error: string;
+}
+
+/** DELETE/BITMAP: drop a member's bitmap; its next return is a full copy. */
+export interface DeleteBitmap {
+  readonly type: 'DeleteBitmap';
+  /** Member id or path. */
+  readonly member: string;
+}
+
+/** Every write up to `position` reached every valid member and was flushed. */
+export interface SyncMembers {
+  readonly type: 'SyncMembers';
+  /** Highest position known to be everywhere. */
+  readonly position: number;
+}
+
+/** Begin a crash merge of the chunks written after the last sync. */
+export interface StartMerge {
+  readonly type: 'StartMerge';
+  /** The member whose data wins; the first valid member when omitted. */
+  readonly source?: string;
+  /** Chunks to merge. */
+  readonly chunks: number;
+}
+
+/** The crash merge finished: every valid member holds the same data. */
+export interface CompleteMerge {
+  readonly type: 'CompleteMerge';
+  /** Chunks merged. */
+  readonly chunks: number;
+  /** Wall time of the merge. */
+  readonly durationMs: number;
+}

@@ -1,0 +1,61 @@
+import type { Subscription as RxSubscription } from 'rxjs';
+import type { EventStore } from '../domain/ports/event-store.js';
+import { liveProjection } from '../projections/live-projection.js';
+import type { ProjectedState } from '../projections/projected-state.js';
+
+/**
+ * Keeps the engine's projections current from the store subscription, and lets a control
+ * operation wait until its own event is folded. The engine decides on `state` only after
+ * `waitFor` returns, so a decision always sees every event before it: the state it decides on
+ * is the state replay will compute at that position (DESIGN.md invariant 7).
+ */
+export class ProjectionFollower {
+  private current: ProjectedState;
+  private failure: unknown = null;
+  private readonly waiters: { position: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private readonly subscription: RxSubscription;
+
+  constructor(store: EventStore, from: ProjectedState) {
+    this.current = from;
+    this.subscription = liveProjection(store, { from }).subscribe({
+      next: (state) => {
+        this.current = state;
+        this.wake();
+      },
+      error: (error: unknown) => {
+        this.failure = error;
+        for (const w of this.waiters.splice(0)) w.reject(error);
+      },
+    });
+  }
+
+  /** The projections as of the last folded batch. */
+  get state(): ProjectedState {
+    return this.current;
+  }
+
+  /** Resolve once every event up to `position` is folded. */
+  waitFor(position: number): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.current.set.position >= position) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ position, resolve, reject });
+    });
+  }
+
+  /** Stop following. */
+  close(): void {
+    this.subscription.unsubscribe();
+  }
+
+  private wake(): void {
+    const at = this.current.set.position;
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const w = this.waiters[i]!;
+      if (w.position <= at) {
+        this.waiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+}

@@ -1,0 +1,699 @@
+import { Subject } from 'rxjs';
+import {
+  assert,
+  CommandRejectedError,
+  InvalidArgumentError,
+  IoError,
+  NotFoundError,
+  OutOfRangeError,
+  ShadowlogError,
+} from '../domain/errors.js';
+import { EVENT_SCHEMA_VERSION, type RecordedEvent, type ShadowEvent } from '../domain/events.js';
+import type { Geometry } from '../domain/geometry.js';
+import { receivesWrites } from '../domain/member-status.js';
+import type { BlockDevice } from '../domain/ports/block-device.js';
+import type { EventStore } from '../domain/ports/event-store.js';
+import type { MemberAccess } from '../domain/ports/member-access.js';
+import type { ShadowCommand } from '../domain/shadow-set-commands.js';
+import { decide, resolveMember } from '../domain/shadow-set-decider.js';
+import type { ShadowSetState } from '../domain/shadow-set-state.js';
+import { MinimergeBitmap } from '../projections/minimerge-bitmap.js';
+import type { ProjectedState } from '../projections/projected-state.js';
+import { currentState, type SnapshotSource } from '../projections/state-at.js';
+import { type CopyResult, type CopyTuning, DEFAULT_COPY_TUNING, runCopy } from './copy-process.js';
+import { type MergeResult, runMerge } from './crash-merge.js';
+import type { EngineContext, ProgressUpdate } from './engine-context.js';
+import { IoBarrier } from './io-barrier.js';
+import { ProjectionFollower } from './projection-follower.js';
+import { RangeLock } from './range-lock.js';
+import { RateLimiter } from './rate-limiter.js';
+import { Semaphore } from './semaphore.js';
+import { WriteTracker } from './write-tracker.js';
+
+/** Options of {@link VirtualUnit.open}. */
+export interface VirtualUnitOptions {
+  /** The set's event stream. */
+  readonly store: EventStore;
+  /** Opens and fingerprints members. */
+  readonly access: MemberAccess;
+  /** Projection snapshots to start from. */
+  readonly snapshots?: SnapshotSource;
+  /** How often to record MembersSynced while writes flow; default 1000 ms. */
+  readonly syncIntervalMs?: number;
+  /** Copies running at once (OpenVMS SHADOW_MAX_COPY); default 2. */
+  readonly maxConcurrentCopies?: number;
+  /** Copy bandwidth limit in MiB/s; unlimited when omitted. */
+  readonly copyRateMiBps?: number;
+  /** Copy I/O tuning. */
+  readonly copyTuning?: Partial<CopyTuning>;
+  /** Log application writes (default true). Off only for the write-path benchmark's baseline. */
+  readonly logWrites?: boolean;
+  /** Start the crash merge and resume copies on open (default true). */
+  readonly recover?: boolean;
+}
+
+/** A copy to a returning member, as started by {@link VirtualUnit.mount}. */
+export interface CopyHandle {
+  /** The returning member. */
+  readonly member: string;
+  /** Resolves with the CopyStarted event once the copy has a permit and has started. */
+  readonly started: Promise<RecordedEvent>;
+  /** Resolves when the copy run ends. */
+  readonly done: Promise<CopyResult>;
+}
+
+/** Options of a write. */
+export interface WriteOptions {
+  /** Force unit access: the data is durable on every member before the write is acknowledged. */
+  readonly fua?: boolean;
+}
+
+/**
+ * The virtual unit: the shadow set as one volume. Every application write is logged (and
+ * durable) before any member sees it (invariant 1), then written to every member that
+ * receives writes; reads come from one valid member. Membership changes (dismount, copy
+ * start and end, merge) drain in-flight writes first, so each write goes to exactly the
+ * members the log says it went to. Copies and the crash merge run in the background.
+ */
+export class VirtualUnit {
+  /** Volume geometry. */
+  readonly geometry: Geometry;
+  /** Copy and merge progress, for progress bars. */
+  readonly progress$ = new Subject<ProgressUpdate>();
+
+  private readonly store: EventStore;
+  private readonly access: MemberAccess;
+  private readonly follower: ProjectionFollower;
+  private readonly devices = new Map<string, BlockDevice>();
+  private readonly rangeLock = new RangeLock();
+  private readonly barrier = new IoBarrier();
+  private readonly controlMutex = new Semaphore(1);
+  private readonly copySlots: Semaphore;
+  private readonly tracker = new WriteTracker();
+  private readonly rate: RateLimiter;
+  private readonly tuning: CopyTuning;
+  private readonly logWrites: boolean;
+  private readonly copies = new Map<string, { abort: string | null; done: Promise<CopyResult> }>();
+  private readonly background = new Set<Promise<unknown>>();
+  private nextPosition: number;
+  private syncedPosition: number;
+  private readCursor = 0;
+  private isClosing = false;
+  private closed = false;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private mergeDone: Promise<MergeResult | null> = Promise.resolve(null);
+
+  private constructor(options: VirtualUnitOptions, state: ProjectedState) {
+    assert(state.set.geometry !== null, 'virtual unit opened on a log without ShadowSetCreated');
+    this.geometry = state.set.geometry;
+    this.store = options.store;
+    this.access = options.access;
+    this.follower = new ProjectionFollower(options.store, state);
+    this.nextPosition = state.set.position + 1;
+    this.tracker.skip(state.set.position);
+    this.syncedPosition = state.set.synced?.position ?? -1;
+    this.copySlots = new Semaphore(options.maxConcurrentCopies ?? 2);
+    this.rate = new RateLimiter(options.copyRateMiBps ? options.copyRateMiBps * 1024 * 1024 : null);
+    this.tuning = { ...DEFAULT_COPY_TUNING, ...options.copyTuning };
+    this.logWrites = options.logWrites ?? true;
+  }
+
+  /** Record a new shadow set in an empty store. Members must exist with the set's size. */
+  static async create(
+    store: EventStore,
+    access: MemberAccess,
+    spec: { setId: string; blocks: number; chunkBlocks?: number; memberPaths: readonly string[] },
+  ): Promise<RecordedEvent> {
+    const sizes: number[] = [];
+    for (const path of spec.memberPaths) {
+      const device = await access.open(path, spec.blocks * 512);
+      sizes.push(device.size());
+      await device.close();
+    }
+    const events = decide(
+      {
+        type: 'CreateSet',
+        setId: spec.setId,
+        blocks: spec.blocks,
+        chunkBlocks: spec.chunkBlocks,
+        memberPaths: spec.memberPaths,
+        memberSizesBytes: sizes,
+      },
+      (await currentState(store)).set,
+    );
+    await store.append(events, { expectedPosition: 0 });
+    return { position: 0, recordedAt: Date.now(), event: events[0]! };
+  }
+
+  /**
+   * Open the set: fold its log, open the members that receive writes, then (unless
+   * `recover` is false) merge the chunks a crash may have left unequal and resume copies.
+   */
+  static async open(options: VirtualUnitOptions): Promise<VirtualUnit> {
+    const state = await currentState(options.store, { snapshots: options.snapshots });
+    if (state.set.geometry === null) throw new NotFoundError('the log holds no shadow set: create it first');
+    const unit = new VirtualUnit(options, state);
+    await unit.openMembers();
+    if (options.recover ?? true) unit.recover();
+    const interval = options.syncIntervalMs ?? 1000;
+    unit.syncTimer = setInterval(() => unit.track(unit.syncIfBehind()), interval);
+    unit.syncTimer.unref();
+    return unit;
+  }
+
+  /** The projections as folded so far (members, bitmaps, copy journal). */
+  get state(): ProjectedState {
+    return this.follower.state;
+  }
+
+  /** Resolves when the crash merge started at open (if any) has finished. */
+  get merged(): Promise<MergeResult | null> {
+    return this.mergeDone;
+  }
+
+  // ---------------------------------------------------------------- I/O path
+
+  /** Write whole blocks at `lbn`. Acknowledged only when the event is durable and the data is on the members. */
+  async write(lbn: number, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
+    const count = this.blocksOf(data.length);
+    await this.mutate('write', lbn, count, options.fua ?? false, (device) => device.write(data, lbn * 512));
+  }
+
+  /** Discard blocks. Members are image files or devices without discard here, so zeroes are written; the log records a trim. */
+  async trim(lbn: number, count: number, options: WriteOptions = {}): Promise<void> {
+    await this.mutate('trim', lbn, count, options.fua ?? false, (device) => writeZeroes(device, lbn, count));
+  }
+
+  /** Write zeroes to blocks. */
+  async writeZeroes(lbn: number, count: number, options: WriteOptions = {}): Promise<void> {
+    await this.mutate('zeroes', lbn, count, options.fua ?? false, (device) =>
+      writeZeroes(device, lbn, count),
+    );
+  }
+
+  /** Read whole blocks from one valid member (spreading load), failing over on errors. */
+  async read(lbn: number, count: number): Promise<Uint8Array> {
+    this.checkRange(lbn, count);
+    const buffer = new Uint8Array(count * 512);
+    await this.readValid(buffer, lbn * 512);
+    return buffer;
+  }
+
+  /**
+   * Make every completed write durable on every member, then record MembersSynced so a crash
+   * merge need not look at them.
+   */
+  async flush(): Promise<void> {
+    this.assertOpen();
+    const watermark = this.tracker.watermark();
+    await this.flushMembers();
+    await this.recordSynced(watermark);
+  }
+
+  // ---------------------------------------------------------------- control
+
+  /** DISMOUNT member /POLICY: drain writes, flush and fingerprint the member, log it, close it. */
+  async dismount(member: string, policy: 'minicopy' | 'none'): Promise<RecordedEvent> {
+    this.assertOpen();
+    return this.barrier.runExclusive(async () => {
+      const m = resolveMember(this.follower.state.set, member);
+      const device = this.devices.get(m.id);
+      let fingerprint = null;
+      if (device) {
+        await device.flush();
+        fingerprint = await this.access.fingerprint(m.path, device, this.geometry);
+      }
+      const [event] = await this.controlLocked({ type: 'DismountMember', member: m.id, policy, fingerprint });
+      if (device) {
+        this.devices.delete(m.id);
+        await device.close();
+      }
+      return event!;
+    });
+  }
+
+  /**
+   * MOUNT member /POLICY: open and fingerprint the member, log the request (refused here when
+   * policy `minicopy` has no usable bitmap), then start its copy as soon as a copy slot is free.
+   */
+  async mount(member: string, policy: 'minicopy' | 'minicopy-optional' | 'full'): Promise<CopyHandle> {
+    this.assertOpen();
+    const m = resolveMember(this.follower.state.set, member);
+    if (this.devices.has(m.id) || this.copies.has(m.id)) {
+      throw new CommandRejectedError(`mount of ${m.id} refused: it is ${m.status}`);
+    }
+    const device = await this.access.open(m.path, this.geometry.blocks * 512);
+    let fingerprint = null;
+    try {
+      fingerprint = await this.access.fingerprint(m.path, device, this.geometry);
+    } catch {
+      fingerprint = null;
+    }
+    try {
+      await this.control({ type: 'RequestMount', member: m.id, policy, fingerprint });
+    } catch (error) {
+      await device.close();
+      throw error;
+    }
+    return this.startCopy(m.id, device);
+  }
+
+  /** Abort the running copy to `member`; it stays away, its bitmap kept. */
+  async abortCopy(member: string, reason = 'aborted by operator'): Promise<CopyResult> {
+    const m = resolveMember(this.follower.state.set, member);
+    const copy = this.copies.get(m.id);
+    if (!copy) throw new CommandRejectedError(`no copy is running to ${m.id}`);
+    copy.abort = reason;
+    return copy.done;
+  }
+
+  /** DELETE/BITMAP: the member's next return is a full copy. */
+  async deleteBitmap(member: string): Promise<RecordedEvent> {
+    const [event] = await this.control({ type: 'DeleteBitmap', member });
+    return event!;
+  }
+
+  /** Wait for every running copy and the merge to end. */
+  async idle(): Promise<void> {
+    await this.mergeDone;
+    // Bounded: copies only end; a finished copy is removed from the map.
+    for (let pass = 0; pass < 1000 && this.copies.size > 0; pass++) {
+      await Promise.all([...this.copies.values()].map((c) => c.done));
+    }
+  }
+
+  /**
+   * Close: stop background work at the next I/O unit (copies resume from their checkpoint at
+   * next open), drain writes, flush members, record MembersSynced, close devices.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.isClosing = true;
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    await Promise.allSettled([...this.copies.values()].map((c) => c.done));
+    await this.mergeDone.catch(() => null);
+    await Promise.allSettled([...this.background]);
+    await this.barrier.runExclusive(async () => {
+      try {
+        await this.flushMembers();
+        await this.recordSynced(this.tracker.watermark());
+      } finally {
+        for (const device of this.devices.values()) await device.close();
+        this.devices.clear();
+      }
+    });
+    this.closed = true;
+    this.follower.close();
+    this.progress$.complete();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private async mutate(
+    kind: 'write' | 'trim' | 'zeroes',
+    lbn: number,
+    count: number,
+    fua: boolean,
+    apply: (device: BlockDevice) => Promise<void>,
+  ): Promise<void> {
+    this.assertOpen();
+    this.checkRange(lbn, count);
+    await this.barrier.enterShared();
+    let position = -1;
+    let release: (() => void) | null = null;
+    try {
+      release = await this.rangeLock.acquire(lbn, lbn + count);
+      const type = kind === 'write' ? 'BlocksWritten' : kind === 'trim' ? 'BlocksTrimmed' : 'ZeroesWritten';
+      if (this.logWrites) {
+        const issued = this.issue([{ type, v: EVENT_SCHEMA_VERSION, lbn, count }], true);
+        position = issued.first;
+        // Invariant 1: no byte reaches a member before its event is durable.
+        await issued.durable;
+      }
+      const state = this.follower.state.set;
+      const targets: [string, BlockDevice][] = [];
+      for (const m of state.members) {
+        const device = this.devices.get(m.id);
+        if (device && receivesWrites(m.status)) targets.push([m.id, device]);
+      }
+      const results = await Promise.allSettled(
+        targets.map(async ([, device]) => {
+          await apply(device);
+          if (fua) await device.flush();
+        }),
+      );
+      let failed: unknown = null;
+      for (let i = 0; i < results.length; i++) {
+        const result = results[i]!;
+        if (result.status === 'rejected') {
+          const [id] = targets[i]!;
+          if (!(await this.failMember(id, result.reason))) failed = result.reason;
+        }
+      }
+      if (failed !== null) {
+        throw new IoError(
+          `write of LBN ${lbn}-${lbn + count - 1} failed on the last valid member: ${describe(failed)}`,
+        );
+      }
+      if (!this.follower.state.set.members.some((m) => m.status === 'valid' && this.devices.has(m.id))) {
+        throw new IoError(`write of LBN ${lbn}-${lbn + count - 1} failed: no valid member is left`);
+      }
+    } finally {
+      if (position >= 0) this.tracker.end(position);
+      release?.();
+      this.barrier.leaveShared();
+    }
+  }
+
+  /** Append events with the positions the engine predicts (it is the log's single writer). */
+  private issue(events: readonly ShadowEvent[], isWrite: boolean): { first: number; durable: Promise<void> } {
+    const first = this.nextPosition;
+    this.nextPosition += events.length;
+    for (let i = 0; i < events.length; i++) {
+      if (isWrite) this.tracker.begin(first + i);
+      else this.tracker.skip(first + i);
+    }
+    const durable = this.store.append(events).then((last) => {
+      assert(
+        last === first + events.length - 1,
+        `store put events at ${last - events.length + 1}-${last}, engine expected ${first}: another writer?`,
+      );
+    });
+    return { first, durable };
+  }
+
+  private async control(
+    command: ShadowCommand,
+    options: { exclusive?: boolean } = {},
+  ): Promise<RecordedEvent[]> {
+    if (options.exclusive) return this.barrier.runExclusive(() => this.controlLocked(command));
+    return this.controlLocked(command);
+  }
+
+  /** Decide on the fully folded state, append, and wait until the new events are folded. */
+  private async controlLocked(command: ShadowCommand): Promise<RecordedEvent[]> {
+    return this.controlMutex.run(async () => {
+      await this.follower.waitFor(this.nextPosition - 1);
+      const events = decide(command, this.follower.state.set);
+      if (events.length === 0) return [];
+      const issued = this.issue(events, false);
+      await issued.durable;
+      const last = issued.first + events.length - 1;
+      await this.follower.waitFor(last);
+      const out: RecordedEvent[] = [];
+      for await (const batch of this.store.read(issued.first, last + 1)) out.push(...batch);
+      return out;
+    });
+  }
+
+  private context(): EngineContext {
+    return {
+      geometry: this.geometry,
+      rangeLock: this.rangeLock,
+      barrier: this.barrier,
+      state: () => this.follower.state.set,
+      device: (member) => this.devices.get(member),
+      control: (command, options) => this.control(command, options),
+      readValid: (buffer, offset, prefer) => this.readValid(buffer, offset, prefer),
+      failMember: (member, error) => this.failMember(member, error),
+      progress: (update) => this.progress$.next(update),
+      closing: () => this.isClosing,
+    };
+  }
+
+  private startCopy(member: string, device: BlockDevice): CopyHandle {
+    let resolveStarted!: (event: RecordedEvent) => void;
+    let rejectStarted!: (error: unknown) => void;
+    const started = new Promise<RecordedEvent>((resolve, reject) => {
+      resolveStarted = resolve;
+      rejectStarted = reject;
+    });
+    const entry = { abort: null as string | null, done: Promise.resolve(null as unknown as CopyResult) };
+    entry.done = this.copySlots.run(async () => {
+      let startedEvent: RecordedEvent;
+      try {
+        if (this.isClosing)
+          throw new ShadowlogError('COMMAND_REJECTED', 'engine closing; the copy starts at next open');
+        const m = this.follower.state.set.members.find((x) => x.id === member)!;
+        if (m.status === 'returning') {
+          startedEvent = (
+            await this.barrier.runExclusive(async () => {
+              // The target receives every write logged after CopyStarted: register it first.
+              this.devices.set(member, device);
+              try {
+                return await this.controlLocked({ type: 'StartCopy', member });
+              } catch (error) {
+                this.devices.delete(member);
+                throw error;
+              }
+            })
+          )[0]!;
+        } else {
+          // Resuming a copy after a restart: its CopyStarted is in the log.
+          this.devices.set(member, device);
+          startedEvent = {
+            position: m.copy!.position,
+            recordedAt: m.copy!.recordedAt,
+            event: {
+              type: 'CopyStarted',
+              v: 1,
+              member,
+              source: m.copy!.source,
+              kind: m.copy!.kind,
+              reason: m.copy!.reason,
+              chunks: m.copy!.plannedChunks,
+              bytes: m.copy!.plannedBytes,
+            },
+          };
+        }
+      } catch (error) {
+        rejectStarted(error);
+        await device.close();
+        this.copies.delete(member);
+        throw error;
+      }
+      resolveStarted(startedEvent);
+      try {
+        const result = await runCopy(this.context(), member, this.rate, this.tuning, () => entry.abort);
+        if (result.outcome === 'aborted') await this.finishAbort(member, result.reason ?? 'aborted');
+        if (result.outcome !== 'completed' && result.outcome !== 'failed') {
+          // Stopped or aborted: the member no longer receives writes from this engine.
+          if (result.outcome === 'aborted') {
+            this.devices.delete(member);
+            await device.close();
+          }
+        }
+        return result;
+      } finally {
+        this.copies.delete(member);
+      }
+    });
+    entry.done.catch(() => undefined);
+    this.copies.set(member, entry);
+    return { member, started, done: entry.done };
+  }
+
+  private async finishAbort(member: string, reason: string): Promise<void> {
+    await this.barrier.runExclusive(async () => {
+      const m = resolveMember(this.follower.state.set, member);
+      const device = this.devices.get(member);
+      let fingerprint = null;
+      if (device) {
+        try {
+          await device.flush();
+          fingerprint = await this.access.fingerprint(m.path, device, this.geometry);
+        } catch {
+          fingerprint = null;
+        }
+      }
+      await this.controlLocked({ type: 'AbortCopy', member, reason, fingerprint });
+    });
+  }
+
+  /** Expel a member after an I/O error. False when the decider keeps it (last valid member). */
+  private async failMember(member: string, error: unknown): Promise<boolean> {
+    const m = this.follower.state.set.members.find((x) => x.id === member);
+    if (!m || m.status === 'failed' || m.status === 'dismounted') return true;
+    try {
+      await this.controlLocked({ type: 'FailMember', member, error: describe(error) });
+    } catch (rejected) {
+      if (rejected instanceof CommandRejectedError) {
+        // Raced with another failure report for the same member, or it is the last valid member.
+        const now = this.follower.state.set.members.find((x) => x.id === member);
+        return now?.status === 'failed';
+      }
+      throw rejected;
+    }
+    const device = this.devices.get(member);
+    this.devices.delete(member);
+    await device?.close().catch(() => undefined);
+    return true;
+  }
+
+  private async readValid(buffer: Uint8Array, offset: number, prefer?: string): Promise<void> {
+    // Bounded: each failed attempt expels a member or gives up; a set has at most six.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const state = this.follower.state.set;
+      const sources = this.readSources(state, prefer);
+      if (sources.length === 0) throw new IoError('read failed: no valid member is left to read from');
+      const [id, device] = sources[0]!;
+      try {
+        await device.read(buffer, offset);
+        return;
+      } catch (error) {
+        if (sources.length === 1) {
+          throw new IoError(
+            `read at byte ${offset} failed on ${id}, the last valid member: ${describe(error)}`,
+          );
+        }
+        await this.failMember(id, error);
+      }
+    }
+    throw new IoError(`read at byte ${offset} failed on every member`);
+  }
+
+  /** Valid members to read from, in the order to try: the merge source only while merging. */
+  private readSources(state: ShadowSetState, prefer?: string): [string, BlockDevice][] {
+    const out: [string, BlockDevice][] = [];
+    const merge = state.merge;
+    for (const m of state.members) {
+      if (m.status !== 'valid') continue;
+      if (merge !== null && m.id !== merge.source && out.length === 0 && prefer === undefined) continue;
+      const device = this.devices.get(m.id);
+      if (device) out.push([m.id, device]);
+    }
+    if (merge !== null) {
+      const source = out.findIndex(([id]) => id === merge.source);
+      if (source > 0) out.unshift(...out.splice(source, 1));
+      return source >= 0 ? out : out;
+    }
+    if (prefer !== undefined) {
+      const i = out.findIndex(([id]) => id === prefer);
+      if (i > 0) out.unshift(...out.splice(i, 1));
+      return out;
+    }
+    // Spread reads over the valid members.
+    if (out.length > 1) {
+      const k = this.readCursor++ % out.length;
+      return [...out.slice(k), ...out.slice(0, k)];
+    }
+    return out;
+  }
+
+  private async openMembers(): Promise<void> {
+    const state = this.follower.state.set;
+    for (const m of state.members) {
+      if (m.status !== 'valid') continue;
+      try {
+        this.devices.set(m.id, await this.access.open(m.path, this.geometry.blocks * 512));
+      } catch (error) {
+        if (!(await this.failMember(m.id, error))) throw error;
+      }
+    }
+  }
+
+  /** Start the crash merge (if writes after the last sync may be unequal) and resume copies. */
+  private recover(): void {
+    const state = this.follower.state.set;
+    const from = state.merge ? state.merge.fromPosition : (state.synced?.position ?? -1) + 1;
+    const resume = state.merge !== null;
+    this.mergeDone = (async () => {
+      const chunks = new MinimergeBitmap(this.geometry, from);
+      for await (const batch of this.store.read(from)) for (const r of batch) chunks.apply(r);
+      if (chunks.writes === 0 && !resume) return null;
+      const result = await runMerge(this.context(), chunks.chunks, resume);
+      await this.recordSynced(this.tracker.watermark());
+      return result;
+    })();
+    this.track(this.mergeDone);
+    // Copies wait for the merge: a copy source must hold merged data.
+    for (const m of state.members) {
+      if (m.status !== 'copying' && m.status !== 'returning') continue;
+      const id = m.id;
+      const path = m.path;
+      this.track(
+        (async () => {
+          await this.mergeDone;
+          const device = await this.access.open(path, this.geometry.blocks * 512);
+          await this.startCopy(id, device).done;
+        })(),
+      );
+    }
+  }
+
+  private async flushMembers(): Promise<void> {
+    const state = this.follower.state.set;
+    const flushes: Promise<void>[] = [];
+    for (const m of state.members) {
+      const device = this.devices.get(m.id);
+      if (device && receivesWrites(m.status)) {
+        flushes.push(
+          device.flush().catch((error: unknown) => this.failMember(m.id, error).then(() => undefined)),
+        );
+      }
+    }
+    await Promise.all(flushes);
+  }
+
+  private async recordSynced(position: number): Promise<void> {
+    if (!this.logWrites || position <= this.syncedPosition) return;
+    await this.controlLocked({ type: 'SyncMembers', position });
+    this.syncedPosition = position;
+  }
+
+  private async syncIfBehind(): Promise<void> {
+    if (this.isClosing || this.state.set.merge !== null) return;
+    const watermark = this.tracker.watermark();
+    if (watermark <= this.syncedPosition) return;
+    // Only worth a record when writes happened since the last sync.
+    if (this.state.set.writeEvents === 0) return;
+    await this.flushMembers();
+    await this.recordSynced(watermark);
+  }
+
+  private track(work: Promise<unknown>): void {
+    const p = work.catch(() => undefined);
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p));
+  }
+
+  private blocksOf(length: number): number {
+    if (length === 0 || length % 512 !== 0) {
+      throw new InvalidArgumentError(`write of ${length} bytes: give whole 512-byte blocks`);
+    }
+    return length / 512;
+  }
+
+  private checkRange(lbn: number, count: number): void {
+    if (!Number.isSafeInteger(lbn) || !Number.isSafeInteger(count) || lbn < 0 || count <= 0) {
+      throw new OutOfRangeError(`LBN range ${lbn}+${count} is invalid`);
+    }
+    if (lbn + count > this.geometry.blocks) {
+      throw new OutOfRangeError(
+        `LBN range ${lbn}-${lbn + count - 1} is past the end of the volume (${this.geometry.blocks} blocks)`,
+      );
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.isClosing || this.closed)
+      throw new ShadowlogError('COMMAND_REJECTED', 'the shadow set is closing');
+  }
+}
+
+const ZEROES = new Uint8Array(1024 * 1024);
+
+async function writeZeroes(device: BlockDevice, lbn: number, count: number): Promise<void> {
+  let offset = lbn * 512;
+  let left = count * 512;
+  while (left > 0) {
+    const n = Math.min(left, ZEROES.length);
+    await device.write(ZEROES.subarray(0, n), offset);
+    offset += n;
+    left -= n;
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

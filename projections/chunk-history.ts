@@ -1,0 +1,117 @@
+import { OutOfRangeError } from '../domain/errors.js';
+import type { RecordedEvent, WriteEventType } from '../domain/events.js';
+import { evolve, initialState, type ShadowSetState } from '../domain/shadow-set-state.js';
+
+/** A write event that marked the chunk in a bitmap. */
+export interface ChunkMark {
+  /** Position of the write event. */
+  readonly position: number;
+  /** recordedAt of the write event. */
+  readonly recordedAt: number;
+  /** Write, trim or zeroes. */
+  readonly type: WriteEventType;
+  /** First block written. */
+  readonly lbn: number;
+  /** Blocks written. */
+  readonly count: number;
+}
+
+/** One bitmap (one absence of one member) in which the chunk was marked. */
+export interface ChunkBitmapHistory {
+  /** The member the bitmap belongs to. */
+  readonly member: string;
+  /** Position of the MemberDismounted that started the bitmap. */
+  readonly sincePosition: number;
+  /** Position at which the bitmap ended (cleared by a completed copy, deleted, dropped); null while it lives. */
+  endPosition: number | null;
+  /** The event that ended it. */
+  endedBy: string | null;
+  /** The writes that marked the chunk, oldest first (at most `maxMarks`). */
+  readonly marks: ChunkMark[];
+  /** Marks not kept because of the bound. */
+  marksNotKept: number;
+}
+
+/**
+ * For one chunk: which write events marked it, in each bitmap that contains it
+ * (`shadowlog explain --chunk N`). Folds the set state alongside so that "which bitmaps
+ * are marking now" follows exactly the rules of `evolve`, not a second copy of them.
+ */
+export class ChunkHistory {
+  private readonly state: ShadowSetState = initialState();
+  private readonly open = new Map<string, ChunkBitmapHistory>();
+  private readonly done: ChunkBitmapHistory[] = [];
+
+  /**
+   * @param chunk the chunk to follow
+   * @param maxMarks most marks kept per bitmap: a hot chunk can be written millions of times
+   */
+  constructor(
+    readonly chunk: number,
+    private readonly maxMarks = 1000,
+  ) {}
+
+  /** Fold one event. */
+  apply(recorded: RecordedEvent): void {
+    const event = recorded.event;
+    const geometry = this.state.geometry;
+    if (geometry !== null && this.chunk >= geometry.chunks) {
+      throw new OutOfRangeError(
+        `chunk ${this.chunk} is outside the volume (chunks 0-${geometry.chunks - 1})`,
+      );
+    }
+    if (
+      geometry !== null &&
+      (event.type === 'BlocksWritten' || event.type === 'BlocksTrimmed' || event.type === 'ZeroesWritten')
+    ) {
+      const first = Math.floor(event.lbn / geometry.chunkBlocks);
+      const last = Math.floor((event.lbn + event.count - 1) / geometry.chunkBlocks);
+      if (this.chunk >= first && this.chunk <= last) {
+        for (const m of this.state.members) {
+          if (m.bitmap === null || (m.status !== 'dismounted' && m.status !== 'returning')) continue;
+          const key = `${m.id}@${m.bitmap.sincePosition}`;
+          let history = this.open.get(key);
+          if (history === undefined) {
+            history = {
+              member: m.id,
+              sincePosition: m.bitmap.sincePosition,
+              endPosition: null,
+              endedBy: null,
+              marks: [],
+              marksNotKept: 0,
+            };
+            this.open.set(key, history);
+          }
+          if (history.marks.length < this.maxMarks) {
+            history.marks.push({
+              position: recorded.position,
+              recordedAt: recorded.recordedAt,
+              type: event.type,
+              lbn: event.lbn,
+              count: event.count,
+            });
+          } else {
+            history.marksNotKept++;
+          }
+        }
+      }
+      evolve(this.state, recorded);
+      return;
+    }
+    evolve(this.state, recorded);
+    if (this.open.size === 0) return;
+    for (const [key, history] of this.open) {
+      const m = this.state.members.find((x) => x.id === history.member);
+      if (m?.bitmap?.sincePosition === history.sincePosition) continue;
+      history.endPosition = recorded.position;
+      history.endedBy = event.type;
+      this.open.delete(key);
+      this.done.push(history);
+    }
+  }
+
+  /** Every bitmap in which the chunk was marked, ended ones first, in order. */
+  result(): ChunkBitmapHistory[] {
+    return [...this.done, ...this.open.values()];
+  }
+}

@@ -1,0 +1,36 @@
+import { ChunkBitmap } from '../domain/chunk-bitmap.js';
+import type { RecordedEvent } from '../domain/events.js';
+import type { Geometry } from '../domain/geometry.js';
+
+/**
+ * The minimerge bitmap: chunks written at or after `fromPosition` (the last MembersSynced
+ * position + 1). After a crash these are the only chunks whose members may disagree, so a
+ * merge visits only them. It is a fold over the tail of the log, not part of the replayed
+ * state: it needs only the events since the last sync, which the sparse index reaches fast.
+ */
+export class MinimergeBitmap {
+  /** The marked chunks. */
+  readonly chunks: ChunkBitmap;
+  /** Write events folded. */
+  writes = 0;
+
+  constructor(
+    private readonly geometry: Geometry,
+    /** First position whose writes count. */
+    readonly fromPosition: number,
+  ) {
+    this.chunks = new ChunkBitmap(geometry.chunks);
+  }
+
+  /** Fold one event. */
+  apply(recorded: RecordedEvent): void {
+    const event = recorded.event;
+    if (recorded.position < this.fromPosition) return;
+    if (event.type !== 'BlocksWritten' && event.type !== 'BlocksTrimmed' && event.type !== 'ZeroesWritten')
+      return;
+    const first = Math.floor(event.lbn / this.geometry.chunkBlocks);
+    const last = Math.floor((event.lbn + event.count - 1) / this.geometry.chunkBlocks);
+    this.chunks.set(first, last);
+    this.writes++;
+  }
+}

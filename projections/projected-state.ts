@@ -1,0 +1,43 @@
+import type { RecordedEvent } from '../domain/events.js';
+import { cloneState, evolve, initialState, type ShadowSetState } from '../domain/shadow-set-state.js';
+import { type CopyJournal, cloneCopyJournal, evolveCopyJournal, initialCopyJournal } from './copy-journal.js';
+
+/**
+ * Every projection that has a state at a position: the set (members and write bitmaps, the
+ * decider's fold) and the copy journal. `stateAt(P)`, snapshots and the live runtime all
+ * hold one of these. Window queries (audit, chunk history, minimerge bitmap) are folds over a
+ * range of the log instead and live in their own files.
+ */
+export interface ProjectedState {
+  /** Members, write bitmaps, merge and sync state. */
+  readonly set: ShadowSetState;
+  /** Every copy and merge with its decision and outcome. */
+  readonly journal: CopyJournal;
+}
+
+/** The projections before any event. */
+export function initialProjectedState(): ProjectedState {
+  return { set: initialState(), journal: initialCopyJournal() };
+}
+
+/** Fold one event into every projection (in place); returns the same object. */
+export function project(state: ProjectedState, recorded: RecordedEvent): ProjectedState {
+  evolve(state.set, recorded);
+  // The journal ignores writes; skipping the call keeps replay a tight loop.
+  const type = recorded.event.type;
+  if (type !== 'BlocksWritten' && type !== 'BlocksTrimmed' && type !== 'ZeroesWritten') {
+    evolveCopyJournal(state.journal, recorded);
+  }
+  return state;
+}
+
+/** Fold a batch of events. */
+export function projectBatch(state: ProjectedState, batch: readonly RecordedEvent[]): ProjectedState {
+  for (let i = 0; i < batch.length; i++) project(state, batch[i]!);
+  return state;
+}
+
+/** A deep copy. */
+export function cloneProjectedState(state: ProjectedState): ProjectedState {
+  return { set: cloneState(state.set), journal: cloneCopyJournal(state.journal) };
+}
