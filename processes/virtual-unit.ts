@@ -307,6 +307,22 @@ export class VirtualUnit {
     this.progress$.complete();
   }
 
+  /** Internal counters, for the HTTP API and for diagnosing a stuck engine. */
+  diagnostics(): Record<string, number | string[]> {
+    return {
+      foldedPosition: this.follower.state.set.position,
+      issuedPosition: this.nextPosition - 1,
+      syncedPosition: this.syncedPosition,
+      writesInFlight: this.tracker.size,
+      barrierShared: this.barrier.inFlight,
+      rangeLocks: this.rangeLock.size,
+      controlFree: this.controlMutex.free,
+      copySlotsFree: this.copySlots.free,
+      copies: [...this.copies.keys()],
+      background: this.background.size,
+    };
+  }
+
   // ---------------------------------------------------------------- internals
 
   private async mutate(
@@ -351,6 +367,9 @@ export class VirtualUnit {
         }
       }
       if (failed !== null) {
+        // The last valid member is kept but may not hold the data; copy targets that took the
+        // write must not hold data their source lacks, or the copy would not converge.
+        await this.resyncCopyTargets(lbn, count, targets);
         throw new IoError(
           `write of LBN ${lbn}-${lbn + count - 1} failed on the last valid member: ${describe(failed)}`,
         );
@@ -362,6 +381,27 @@ export class VirtualUnit {
       if (position >= 0) this.tracker.end(position);
       release?.();
       this.barrier.leaveShared();
+    }
+  }
+
+  /** After a failed write on the last valid member: give copy targets the valid member's blocks. */
+  private async resyncCopyTargets(lbn: number, count: number, targets: readonly [string, BlockDevice][]): Promise<void> {
+    const state = this.follower.state.set;
+    const buffer = new Uint8Array(count * 512);
+    let readable = true;
+    try {
+      await this.readValid(buffer, lbn * 512);
+    } catch {
+      readable = false;
+    }
+    for (const [id, device] of targets) {
+      if (state.members.find((m) => m.id === id)?.status !== 'copying') continue;
+      try {
+        if (!readable) throw new IoError(`cannot read LBN ${lbn}-${lbn + count - 1} from the last valid member`);
+        await device.write(buffer, lbn * 512);
+      } catch (error) {
+        await this.failMember(id, error);
+      }
     }
   }
 

@@ -1,4 +1,5 @@
 import {
+  EXPORT_NAME_PADDING_BYTES,
   MAX_META_CONTEXT_QUERIES,
   MAX_STRING_BYTES,
   NBD_OPTION_REPLY_MAGIC,
@@ -42,7 +43,8 @@ export function isOptionParseError(value: object): value is OptionParseError {
 export function parseInfoRequest(data: Buffer): InfoRequest | OptionParseError {
   if (data.length < 6) return invalid(`option data is ${data.length} bytes; at least 6 are required`);
   const nameLength = data.readUInt32BE(0);
-  if (nameLength > data.length - 6) return invalid(`export name length ${nameLength} exceeds the option data`);
+  if (nameLength > data.length - 6)
+    return invalid(`export name length ${nameLength} exceeds the option data`);
   const exportName = decodeProtocolString(data.subarray(4, 4 + nameLength), MAX_STRING_BYTES);
   if (exportName === undefined) return invalid('export name is not a valid NBD string');
   const count = data.readUInt16BE(4 + nameLength);
@@ -59,7 +61,8 @@ export function parseInfoRequest(data: Buffer): InfoRequest | OptionParseError {
 export function parseMetaContextRequest(data: Buffer): MetaContextRequest | OptionParseError {
   if (data.length < 8) return invalid(`option data is ${data.length} bytes; at least 8 are required`);
   const nameLength = data.readUInt32BE(0);
-  if (nameLength > data.length - 8) return invalid(`export name length ${nameLength} exceeds the option data`);
+  if (nameLength > data.length - 8)
+    return invalid(`export name length ${nameLength} exceeds the option data`);
   const exportName = decodeProtocolString(data.subarray(4, 4 + nameLength), MAX_STRING_BYTES);
   if (exportName === undefined) return invalid('export name is not a valid NBD string');
   let position = 4 + nameLength;
@@ -68,14 +71,18 @@ export function parseMetaContextRequest(data: Buffer): MetaContextRequest | Opti
   // Each query takes at least its 4-byte length: a count the data cannot hold is a syntax error.
   if (count * 4 > data.length - position) return invalid(`${count} queries do not fit in the option data`);
   if (count > MAX_META_CONTEXT_QUERIES) {
-    return { error: 'too-big', message: `${count} queries exceed this server's limit of ${MAX_META_CONTEXT_QUERIES}` };
+    return {
+      error: 'too-big',
+      message: `${count} queries exceed this server's limit of ${MAX_META_CONTEXT_QUERIES}`,
+    };
   }
   const queries: string[] = [];
   for (let i = 0; i < count; i++) {
     if (position + 4 > data.length) return invalid(`query ${i} is truncated`);
     const queryLength = data.readUInt32BE(position);
     position += 4;
-    if (queryLength > data.length - position) return invalid(`query ${i} length ${queryLength} exceeds the option data`);
+    if (queryLength > data.length - position)
+      return invalid(`query ${i} length ${queryLength} exceeds the option data`);
     const query = decodeProtocolString(data.subarray(position, position + queryLength), MAX_STRING_BYTES);
     if (query === undefined) return invalid(`query ${i} is not a valid NBD string`);
     position += queryLength;
@@ -126,7 +133,11 @@ export function encodeInfoString(infoType: number, text: string): Buffer {
 }
 
 /** NBD_INFO_BLOCK_SIZE: u16 type, u32 minimum, u32 preferred, u32 maximum payload. */
-export function encodeInfoBlockSize(minimumBytes: number, preferredBytes: number, maximumBytes: number): Buffer {
+export function encodeInfoBlockSize(
+  minimumBytes: number,
+  preferredBytes: number,
+  maximumBytes: number,
+): Buffer {
   const out = Buffer.allocUnsafe(14);
   out.writeUInt16BE(NbdInfo.BLOCK_SIZE, 0);
   out.writeUInt32BE(minimumBytes, 2);
@@ -145,8 +156,12 @@ export function encodeMetaContext(contextId: number, name: string): Buffer {
 }
 
 /** The reply to NBD_OPT_EXPORT_NAME: u64 size, u16 flags, 124 zero bytes unless NO_ZEROES was agreed. */
-export function encodeExportNameReply(sizeBytes: number, transmissionFlags: number, noZeroes: boolean): Buffer {
-  const out = Buffer.alloc(noZeroes ? 10 : 10 + 124);
+export function encodeExportNameReply(
+  sizeBytes: number,
+  transmissionFlags: number,
+  noZeroes: boolean,
+): Buffer {
+  const out = Buffer.alloc(noZeroes ? 10 : 10 + EXPORT_NAME_PADDING_BYTES);
   writeUint64(out, sizeBytes, 0);
   out.writeUInt16BE(transmissionFlags, 8);
   return out;

@@ -56,7 +56,7 @@ export function crc32cRange(bytes: Uint8Array, start: number, end: number): numb
   return (c ^ -1) >>> 0;
 }
 
-/** CRC32C of a whole buffer (native). */
-export function crc32cOf(bytes: Uint8Array): number {
-  return nativeCrc32c(bytes);
+/** CRC32C of a whole buffer (native); `previous` continues the CRC of bytes that came before. */
+export function crc32cOf(bytes: Uint8Array, previous?: number): number {
+  return nativeCrc32c(bytes, previous);
 }

@@ -32,8 +32,8 @@ export interface SegmentState {
 export interface LogState {
   /** Log directory. */
   readonly dir: string;
-  /** Stream id from the segment headers. */
-  readonly streamId: string;
+  /** Stream id from the segment headers ('' for a read-only view of a log not created yet). */
+  streamId: string;
   /** Segments in position order; never empty for a writable log. */
   readonly segments: SegmentState[];
   /** Position the next appended event gets (the committed end). */

@@ -65,10 +65,15 @@ export interface OpenLogOptions {
   readonly clock: () => number;
 }
 
-interface FoundSegment {
+/** A segment file found on disk, header verified. */
+export interface FoundSegment {
+  /** Its verified header. */
   readonly header: SegmentHeader;
+  /** File name. */
   readonly name: string;
+  /** Full path. */
   readonly path: string;
+  /** File size when found. */
   readonly sizeBytes: number;
 }
 
@@ -123,7 +128,8 @@ async function loadIndex(found: FoundSegment, expectedRecords: number): Promise<
   return segmentState(found, contents.records, contents.segmentBytes, contents.index, true);
 }
 
-function segmentState(
+/** The in-memory state of a found segment. */
+export function segmentState(
   found: FoundSegment,
   records: number,
   bytes: number,

@@ -1,0 +1,265 @@
+import { type AddressInfo, BlockList, createServer, isIP, type Server, type Socket } from 'node:net';
+import { InvalidArgumentError } from '../../domain/errors.js';
+import { NbdConnection } from './nbd-connection.js';
+import {
+  DEFAULT_GRACEFUL_CLOSE_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_IN_FLIGHT_BYTES_PER_CONNECTION,
+} from './nbd-constants.js';
+import { describeError } from './nbd-error-mapping.js';
+import type { NbdExport } from './nbd-export.js';
+import { type NbdLog, safeLog } from './nbd-log.js';
+import { RangeLock } from './range-lock.js';
+
+/** Options of {@link startNbdServer}. */
+export interface NbdServerOptions {
+  /** Address to bind; loopback unless {@link allowNonLoopback}. */
+  readonly host: string;
+  /** TCP port; 0 picks a free one (see {@link NbdServer.address}). */
+  readonly port: number;
+  /** The export a client names; '' is the default export. */
+  readonly exports: (name: string) => NbdExport | undefined;
+  /** Every export, for NBD_OPT_LIST (`nbdinfo --list`). */
+  readonly listExports: () => readonly NbdExport[];
+  /** Permit a non-loopback address. NBD has no authentication: anyone who can connect can write. */
+  readonly allowNonLoopback?: boolean;
+  /** Bound on payload and reply bytes held per connection (default 64 MiB). */
+  readonly maxInFlightBytesPerConnection?: number;
+  /** Bound on simultaneous connections (default 256); extra connections are refused by closing them. */
+  readonly maxConnections?: number;
+  /** Time a client has to finish option haggling (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
+  /** Where to report; silent by default. */
+  readonly log?: NbdLog;
+}
+
+/** Where the server listens. */
+export interface NbdServerAddress {
+  /** Address actually bound. */
+  readonly host: string;
+  /** Port actually bound. */
+  readonly port: number;
+}
+
+/** Options of {@link NbdServer.close}. */
+export interface NbdCloseOptions {
+  /**
+   * True (default): stop accepting, let in-flight requests finish, flush every export in use, then
+   * close the sockets. False: destroy the sockets at once.
+   */
+  readonly graceful?: boolean;
+  /** Bound on the graceful wait; sockets still open after it are destroyed (default 30 s). */
+  readonly timeoutMs?: number;
+}
+
+/** A running NBD server. */
+export interface NbdServer {
+  /** Where it listens. */
+  readonly address: NbdServerAddress;
+  /** Connections open now (including those still finishing in-flight requests). */
+  readonly connections: number;
+  /** The most payload and reply bytes any connection has held at once: evidence of the bound. */
+  readonly peakInFlightBytesPerConnection: number;
+  /** Stop the server (see {@link NbdCloseOptions}); idempotent. */
+  close(options?: NbdCloseOptions): Promise<void>;
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
+
+/** True for 127.0.0.0/8, ::1 and `localhost`; host names are not resolved, so they count as non-loopback. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  const family = isIP(host);
+  if (family === 4) return LOOPBACK.check(host, 'ipv4');
+  if (family === 6) return LOOPBACK.check(host, 'ipv6');
+  return false;
+}
+
+function checkPositive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(`${name} must be a positive whole number, got ${value}`);
+  }
+  return value;
+}
+
+/** Reference-counted range locks, one per export name, shared by that export's connections. */
+class ExportLocks {
+  private readonly locks = new Map<string, { lock: RangeLock; users: number }>();
+
+  acquire(name: string): RangeLock {
+    let entry = this.locks.get(name);
+    if (!entry) {
+      entry = { lock: new RangeLock(), users: 0 };
+      this.locks.set(name, entry);
+    }
+    entry.users += 1;
+    return entry.lock;
+  }
+
+  release(name: string): void {
+    const entry = this.locks.get(name);
+    if (!entry) return;
+    entry.users -= 1;
+    if (entry.users <= 0) this.locks.delete(name);
+  }
+}
+
+/**
+ * Start an NBD server (fixed newstyle, no TLS) serving the given exports. Rejects with an
+ * InvalidArgumentError for a non-loopback host without `allowNonLoopback`, or with the listen error.
+ */
+export async function startNbdServer(options: NbdServerOptions): Promise<NbdServer> {
+  const log = safeLog(options.log);
+  if (!isLoopbackHost(options.host)) {
+    if (!options.allowNonLoopback) {
+      throw new InvalidArgumentError(
+        `refusing to serve NBD on non-loopback address ${options.host}: the NBD protocol has no ` +
+          'authentication, so anyone who can reach it can read and write the volume; set allowNonLoopback to do it anyway',
+      );
+    }
+    log(
+      'warn',
+      `NBD server on non-loopback address ${options.host}: no authentication, any peer can read and write`,
+    );
+  }
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+    throw new InvalidArgumentError(`NBD port must be 0..65535, got ${options.port}`);
+  }
+  const maxInFlightBytes = checkPositive(
+    'maxInFlightBytesPerConnection',
+    options.maxInFlightBytesPerConnection,
+    DEFAULT_MAX_IN_FLIGHT_BYTES_PER_CONNECTION,
+  );
+  const maxConnections = checkPositive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS);
+  const handshakeTimeoutMs = checkPositive(
+    'handshakeTimeoutMs',
+    options.handshakeTimeoutMs,
+    DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  );
+
+  const locks = new ExportLocks();
+  const connections = new Set<NbdConnection>();
+  let peakInFlightBytes = 0;
+  let closing: Promise<void> | undefined;
+
+  const lookup = (name: string): NbdExport | undefined => {
+    const found = options.exports(name);
+    if (found || name !== '') return found;
+    // The default export ('' — e.g. `nbd://host:port` with no path): the only export, if there is one.
+    const all = options.listExports();
+    return all.length === 1 ? all[0] : undefined;
+  };
+
+  const server: Server = createServer({ allowHalfOpen: true, noDelay: true });
+  server.maxConnections = maxConnections;
+  server.on('connection', (socket: Socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    const label = `nbd ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    const connection = new NbdConnection(
+      socket,
+      {
+        exports: { lookup, list: () => options.listExports() },
+        acquireExportLock: (name) => locks.acquire(name),
+        releaseExportLock: (name) => locks.release(name),
+        maxInFlightBytes,
+        handshakeTimeoutMs,
+        log,
+      },
+      label,
+    );
+    connections.add(connection);
+    void connection.finished.then(() => {
+      peakInFlightBytes = Math.max(peakInFlightBytes, connection.peakInFlightBytes);
+      connections.delete(connection);
+    });
+    connection.start();
+  });
+  server.on('error', (error) => log('error', `NBD server error: ${describeError(error)}`));
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once('error', onError);
+    server.listen({ host: options.host, port: options.port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  const address: NbdServerAddress = { host: bound.address, port: bound.port };
+  log('info', `NBD server listening on ${address.host}:${address.port}`);
+
+  async function shutdown(graceful: boolean, timeoutMs: number): Promise<void> {
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const open = [...connections];
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const work = async (): Promise<void> => {
+      if (graceful) {
+        await Promise.all(open.map((connection) => connection.quiesce()));
+        await flushExports(open, log);
+        for (const connection of open) connection.close();
+      } else {
+        for (const connection of open) connection.destroy();
+      }
+      await Promise.all(open.map((connection) => connection.finished));
+    };
+    const outcome = await Promise.race([work(), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      log(
+        'warn',
+        `NBD server close: in-flight requests still pending after ${timeoutMs} ms; dropping connections`,
+      );
+      for (const connection of open) connection.destroy();
+    }
+    await serverClosed;
+    log('info', 'NBD server closed');
+  }
+
+  return {
+    address,
+    get connections() {
+      return connections.size;
+    },
+    get peakInFlightBytesPerConnection() {
+      let peak = peakInFlightBytes;
+      for (const connection of connections) peak = Math.max(peak, connection.peakInFlightBytes);
+      return peak;
+    },
+    close(closeOptions?: NbdCloseOptions): Promise<void> {
+      closing ??= shutdown(
+        closeOptions?.graceful ?? true,
+        closeOptions?.timeoutMs ?? DEFAULT_GRACEFUL_CLOSE_TIMEOUT_MS,
+      );
+      return closing;
+    },
+  };
+}
+
+/** Flush each export in use once; a failing flush is reported, not thrown (the close goes on). */
+async function flushExports(open: readonly NbdConnection[], log: NbdLog): Promise<void> {
+  const exports = new Map<string, NbdExport>();
+  for (const connection of open) {
+    const exp = connection.export;
+    if (exp && !exp.readOnly) exports.set(exp.name, exp);
+  }
+  await Promise.all(
+    [...exports.values()].map(async (exp) => {
+      try {
+        await exp.flush();
+      } catch (error) {
+        log('error', `flushing export '${exp.name}' during NBD server close failed: ${describeError(error)}`);
+      }
+    }),
+  );
+}

@@ -1,0 +1,77 @@
+import { promises as fs } from 'node:fs';
+import { ioError } from './durable-file.js';
+import { corruptAt, type LogState, type SegmentState } from './log-state.js';
+import { listLogDirectory, readSegmentHeader, segmentState } from './open-log.js';
+import { parseSegmentFileName, SEGMENT_HEADER_BYTES } from './segment-format.js';
+import { SparseIndex } from './segment-index.js';
+import { scanFrames } from './segment-scanner.js';
+
+/**
+ * Following a log that another process writes (read-only opens: `log check`, `show` while a
+ * server runs). The writer appends whole batches and creates segment N+1 only after segment N
+ * is durable and its index written; so the reader extends its view with every committed
+ * record it can see and stops at the first frame that does not check yet (a write in
+ * progress), never treating that as damage. It reads what the writer has written -- in the
+ * page cache, and durable a moment later -- never a half-written append.
+ */
+
+/** Most new segments taken in one refresh: bounds the loop; the next refresh takes the rest. */
+const MAX_SEGMENTS_PER_REFRESH = 1024;
+
+/** Extend `segment` with the committed records written after its known end. */
+async function extendSegment(state: LogState, segment: SegmentState): Promise<number> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(segment.path, 'r');
+    const size = (await handle.stat()).size;
+    if (size <= segment.bytes) return size;
+    const buf = Buffer.allocUnsafe(size - segment.bytes);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, segment.bytes);
+    const scan = scanFrames(buf, 0, bytesRead, segment.index, segment.records, segment.bytes);
+    segment.index.truncate(segment.records + scan.committedRecords);
+    if (scan.committedRecords > 0) {
+      segment.records += scan.committedRecords;
+      segment.bytes += scan.committedEnd;
+      state.nextPosition = segment.firstPosition + segment.records;
+      state.lastRecordedAt = scan.lastRecordedAt;
+    }
+    return size;
+  } catch (error) {
+    throw ioError('read segment', segment.path, error);
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** Bring a read-only view up to what the writer has committed. */
+export async function refreshTail(state: LogState): Promise<void> {
+  for (let taken = 0; taken < MAX_SEGMENTS_PER_REFRESH; taken++) {
+    // List before scanning: a segment listed now was created after its predecessor was complete.
+    const listing = await listLogDirectory(state.dir);
+    const last = state.segments[state.segments.length - 1];
+    const nextName = listing.segments.find((n) => parseSegmentFileName(n)! > (last?.firstPosition ?? -1));
+    if (last !== undefined) {
+      const size = await extendSegment(state, last);
+      if (nextName === undefined) return;
+      const nextFirst = parseSegmentFileName(nextName)!;
+      if (last.firstPosition + last.records !== nextFirst || size !== last.bytes) {
+        throw corruptAt(
+          last,
+          last.bytes,
+          `segment ends at position ${last.firstPosition + last.records - 1} but the next segment ${nextName} starts at ${nextFirst}`,
+        );
+      }
+      last.sealed = true;
+    } else if (nextName === undefined) {
+      return;
+    }
+    const found = await readSegmentHeader(state.dir, nextName!);
+    if (last === undefined) {
+      if (found.header.firstPosition !== 0) throw corruptAt(found, 0, 'first segment does not start at position 0');
+      state.streamId = found.header.streamId;
+    } else if (found.header.streamId !== state.streamId) {
+      throw corruptAt(found, 0, `segment belongs to stream '${found.header.streamId}', the log to '${state.streamId}'`);
+    }
+    state.segments.push(segmentState(found, 0, SEGMENT_HEADER_BYTES, new SparseIndex(), false));
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The embedded event store: public API. See embedded-event-store.ts for the overview.
+ */
+export type { WriterStats } from './group-commit-writer.js';
+export {
+  DEFAULT_SEGMENT_BYTES,
+  EmbeddedEventStore,
+  type EmbeddedStoreOptions,
+  openEmbeddedStore,
+} from './embedded-event-store.js';
+export {
+  checkLog,
+  type LogCheckReport,
+  type LogCorruption,
+  type SegmentCheck,
+  type TornTailReport,
+} from './log-check.js';
+export type { RecoveryReport } from './open-log.js';
+export type { RecordVisitor } from './record-cursor.js';
+export { WRITE_RECORD_BYTES } from './record-codec.js';
+export {
+  DEFAULT_SNAPSHOTS_KEPT,
+  type LoadedSnapshot,
+  SnapshotStore,
+  type SnapshotStoreOptions,
+  type SnapshotWarning,
+} from './snapshot-store.js';
