@@ -26,7 +26,9 @@ export interface CopyBenchResult {
 }
 
 /** A 1 GiB set: minicopy at 1% and 10% dirty, full copy, and cp of the same bytes. */
-export async function runCopyBench(options: { dir?: string; quick?: boolean } = {}): Promise<CopyBenchResult> {
+export async function runCopyBench(
+  options: { dir?: string; quick?: boolean } = {},
+): Promise<CopyBenchResult> {
   const bytes = options.quick ? 128 * 1024 * 1024 : 1024 * 1024 * 1024;
   const base = await mkdtemp(join(options.dir ?? tmpdir(), 'shadowlog-bench-copy-'));
   try {
@@ -114,5 +116,6 @@ async function fdatasync(path: string): Promise<void> {
 
 function runTool(command: string, args: string[]): void {
   const result = spawnSync(command, args, { stdio: 'inherit' });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed with status ${result.status}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed with status ${result.status}`);
 }

@@ -25,7 +25,9 @@ const SET_BYTES = 256 * 1024 * 1024;
 const QUEUE_DEPTH = 32;
 
 /** 4 KiB random writes at QD32 on a 2-member set, logged vs unlogged. */
-export async function runWritePathBench(options: { dir?: string; quick?: boolean } = {}): Promise<WritePathBenchResult> {
+export async function runWritePathBench(
+  options: { dir?: string; quick?: boolean } = {},
+): Promise<WritePathBenchResult> {
   const seconds = options.quick ? 2 : 8;
   const base = await mkdtemp(join(options.dir ?? tmpdir(), 'shadowlog-bench-write-'));
   try {

@@ -385,7 +385,11 @@ export class VirtualUnit {
   }
 
   /** After a failed write on the last valid member: give copy targets the valid member's blocks. */
-  private async resyncCopyTargets(lbn: number, count: number, targets: readonly [string, BlockDevice][]): Promise<void> {
+  private async resyncCopyTargets(
+    lbn: number,
+    count: number,
+    targets: readonly [string, BlockDevice][],
+  ): Promise<void> {
     const state = this.follower.state.set;
     const buffer = new Uint8Array(count * 512);
     let readable = true;
@@ -397,7 +401,8 @@ export class VirtualUnit {
     for (const [id, device] of targets) {
       if (state.members.find((m) => m.id === id)?.status !== 'copying') continue;
       try {
-        if (!readable) throw new IoError(`cannot read LBN ${lbn}-${lbn + count - 1} from the last valid member`);
+        if (!readable)
+          throw new IoError(`cannot read LBN ${lbn}-${lbn + count - 1} from the last valid member`);
         await device.write(buffer, lbn * 512);
       } catch (error) {
         await this.failMember(id, error);

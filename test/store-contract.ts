@@ -176,7 +176,9 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
           ];
           for (const [from, to, batchSize] of bad) {
             const options = batchSize === undefined ? {} : { batchSize };
-            await expect(collectLater(() => store.read(from, to, options))).rejects.toThrow(InvalidArgumentError);
+            await expect(collectLater(() => store.read(from, to, options))).rejects.toThrow(
+              InvalidArgumentError,
+            );
           }
           await expect(collectLater(() => store.read(3, 2))).rejects.toThrow(/from \(3\) is after to \(2\)/);
           // Refused at the call, or through `done`.
@@ -219,7 +221,9 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
           expect(await store.append([created], { expectedPosition: 0 })).toBe(0);
           expect(await store.append([numberedWrite(1), numberedWrite(2)], { expectedPosition: 1 })).toBe(2);
           for (const expected of [0, 2, 4, 100]) {
-            const error = await store.append([numberedWrite(9)], { expectedPosition: expected }).catch((e) => e);
+            const error = await store
+              .append([numberedWrite(9)], { expectedPosition: expected })
+              .catch((e) => e);
             expect(error).toBeInstanceOf(WrongExpectedPositionError);
             expect(error.expected).toBe(expected);
             expect(error.actual).toBe(3);
@@ -232,7 +236,9 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
         withStore(async (store) => {
           await seed(store, 2);
           const results = await Promise.allSettled(
-            Array.from({ length: 8 }, (_, i) => store.append([numberedWrite(100 + i)], { expectedPosition: 2 })),
+            Array.from({ length: 8 }, (_, i) =>
+              store.append([numberedWrite(100 + i)], { expectedPosition: 2 }),
+            ),
           );
           const won = results.filter((r) => r.status === 'fulfilled');
           expect(won).toHaveLength(1);
@@ -248,7 +254,9 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
           const a = store.append([created]);
           const b = store.append([numberedWrite(1), numberedWrite(2)], { expectedPosition: 1 });
           const c = store.append([numberedWrite(3)], { expectedPosition: 3 });
-          const d = store.append([numberedWrite(4)], { expectedPosition: 3 }).catch((error: unknown) => error);
+          const d = store
+            .append([numberedWrite(4)], { expectedPosition: 3 })
+            .catch((error: unknown) => error);
           expect(await a).toBe(0);
           expect(await b).toBe(2);
           expect(await c).toBe(3);
@@ -287,7 +295,11 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
           for await (const batch of store.read(1, undefined, { batchSize: 8192 })) {
             expect(batch.length).toBeLessThanOrEqual(8192);
             for (const e of batch) {
-              if (e.position !== i || e.event.type !== numberedWrite(i).type || (e.event as { lbn: number }).lbn !== i * 8) {
+              if (
+                e.position !== i ||
+                e.event.type !== numberedWrite(i).type ||
+                (e.event as { lbn: number }).lbn !== i * 8
+              ) {
                 throw new Error(`position ${i} came back as ${JSON.stringify(e)}`);
               }
               i++;
@@ -358,7 +370,9 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
           await sub.unsubscribe();
           expect(received).toHaveLength(250);
           expectConsecutive(received, 0);
-          expect(received.map((e) => e.event)).toEqual(await collect(store.read(0)).then((a) => a.map((e) => e.event)));
+          expect(received.map((e) => e.event)).toEqual(
+            await collect(store.read(0)).then((a) => a.map((e) => e.event)),
+          );
         }));
 
       it('from the middle: starts exactly there', () =>
@@ -410,7 +424,9 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
           // Many more live batches than the queue bound of the test stores: forces the
           // subscriber to fall back to reading.
           for (let round = 0; round < 30; round++) {
-            await Promise.all(Array.from({ length: 40 }, (_, i) => store.append([numberedWrite(round * 40 + i)])));
+            await Promise.all(
+              Array.from({ length: 40 }, (_, i) => store.append([numberedWrite(round * 40 + i)])),
+            );
           }
           await until(() => received.length >= 1210, '1210 events');
           await sub.unsubscribe();

@@ -6,11 +6,15 @@ const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 3
 export function parseSize(text: string): number {
   const match = /^(\d+)([KMGT]?)(i?B)?$/i.exec(text.trim());
   if (!match) {
-    throw new InvalidArgumentError(`size '${text}' is invalid: give bytes or a number with K, M, G or T (e.g. 256M)`);
+    throw new InvalidArgumentError(
+      `size '${text}' is invalid: give bytes or a number with K, M, G or T (e.g. 256M)`,
+    );
   }
   const bytes = Number(match[1]) * UNITS[match[2]!.toUpperCase()]!;
   if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % 512 !== 0) {
-    throw new InvalidArgumentError(`size '${text}' is ${bytes} bytes: it must be a positive multiple of 512 bytes`);
+    throw new InvalidArgumentError(
+      `size '${text}' is ${bytes} bytes: it must be a positive multiple of 512 bytes`,
+    );
   }
   return bytes;
 }
@@ -27,7 +31,9 @@ export function parseCount(name: string, text: string, min = 0): number {
 export function parseLbnRange(text: string): { start: number; end: number } {
   const match = /^(\d+)-(\d+)$/.exec(text.trim());
   if (!match || Number(match[2]) < Number(match[1])) {
-    throw new InvalidArgumentError(`LBN range '${text}' is invalid: give START-END with START <= END, e.g. 0-1023`);
+    throw new InvalidArgumentError(
+      `LBN range '${text}' is invalid: give START-END with START <= END, e.g. 0-1023`,
+    );
   }
   return { start: Number(match[1]), end: Number(match[2]) };
 }

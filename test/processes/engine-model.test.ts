@@ -29,7 +29,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 6,
     arbitrary: fc
-      .record({ lbn: fc.nat(BLOCKS - 1), count: fc.integer({ min: 1, max: 20 }), seed: fc.integer({ min: 1, max: 250 }) })
+      .record({
+        lbn: fc.nat(BLOCKS - 1),
+        count: fc.integer({ min: 1, max: 20 }),
+        seed: fc.integer({ min: 1, max: 250 }),
+      })
       .map((w) => ({ kind: 'write' as const, ...w, count: Math.min(w.count, BLOCKS - w.lbn) })),
   },
   {
@@ -41,12 +45,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'flush' as const }) },
   {
     weight: 2,
-    arbitrary: fc.record({ member: fc.nat(2), policy: fc.constantFrom('minicopy' as const, 'none' as const) }).map((d) => ({ kind: 'dismount' as const, ...d })),
+    arbitrary: fc
+      .record({ member: fc.nat(2), policy: fc.constantFrom('minicopy' as const, 'none' as const) })
+      .map((d) => ({ kind: 'dismount' as const, ...d })),
   },
   {
     weight: 2,
     arbitrary: fc
-      .record({ member: fc.nat(2), policy: fc.constantFrom('minicopy' as const, 'minicopy-optional' as const, 'full' as const) })
+      .record({
+        member: fc.nat(2),
+        policy: fc.constantFrom('minicopy' as const, 'minicopy-optional' as const, 'full' as const),
+      })
       .map((m) => ({ kind: 'mount' as const, ...m })),
   },
   { weight: 1, arbitrary: fc.record({ member: fc.nat(2) }).map((f) => ({ kind: 'fault' as const, ...f })) },
@@ -80,60 +89,83 @@ async function openUnit(store: MemoryEventStore, members: MemoryMembers, life: L
     store: life.store(store),
     access: life.access(members),
     syncIntervalMs: 3_600_000,
-    copyTuning: { ioBytes: 2 * CHUNK * 512, inFlight: 2, checkpointBytes: 4 * CHUNK * 512, checkpointMs: 3_600_000 },
+    copyTuning: {
+      ioBytes: 2 * CHUNK * 512,
+      inFlight: 2,
+      checkpointBytes: 4 * CHUNK * 512,
+      checkpointMs: 3_600_000,
+    },
   });
 }
 
 describe('engine model', () => {
   it('random concurrent workloads with faults, copies and crashes keep members identical and data acknowledged', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.scheduler(), fc.array(stepArb, { minLength: 1, maxLength: 10 }), async (s, steps) => {
-        const store = new MemoryEventStore();
-        const members = new MemoryMembers(PATHS, BLOCKS * 512);
-        await VirtualUnit.create(store, members, { setId: 'M', blocks: BLOCKS, chunkBlocks: CHUNK, memberPaths: PATHS });
-        let life = new Life();
-        let unit = await openUnit(store, members, life);
-        const model = new Model();
-        // Copies started by each life: a dead engine's copy never ends and must not be waited for.
-        const copies: { life: Life; done: Promise<unknown> }[] = [];
-        for (const step of steps) {
-          life.gate = (label) => s.schedule(Promise.resolve(), label);
-          const inFlight: { op: Op; done: Promise<unknown>; settled: boolean }[] = [];
-          const stepLife = life; // `life` is replaced at a crash; ops belong to this one
-          for (const op of step.ops) {
-            const entry = { op, done: Promise.resolve() as Promise<unknown>, settled: false };
-            entry.done = run(unit, op, model, members, (done) => copies.push({ life: stepLife, done })).finally(() => {
-              entry.settled = true;
-            });
-            inFlight.push(entry);
-          }
-          if (step.crash === null) {
-            await s.waitFor(Promise.allSettled(inFlight.map((e) => e.done)));
-            await s.waitFor(Promise.allSettled(copies.splice(0).filter((c) => c.life === life).map((c) => c.done)));
-            // Background work (a copy resumed after a crash) may still have I/O parked in the
-            // scheduler: stop scheduling and release it.
-            life.gate = async () => undefined;
-            await s.waitAll();
-          } else {
-            // Let part of the work through, then pull the plug.
-            for (let i = 0; i < step.crash && s.count() > 0; i++) await s.waitOne();
-            for (const e of inFlight) {
-              if (!e.settled && e.op.kind === 'write') {
-                for (let b = e.op.lbn; b < e.op.lbn + e.op.count; b++) model.uncertain.add(b);
-              }
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.array(stepArb, { minLength: 1, maxLength: 10 }),
+        async (s, steps) => {
+          const store = new MemoryEventStore();
+          const members = new MemoryMembers(PATHS, BLOCKS * 512);
+          await VirtualUnit.create(store, members, {
+            setId: 'M',
+            blocks: BLOCKS,
+            chunkBlocks: CHUNK,
+            memberPaths: PATHS,
+          });
+          let life = new Life();
+          let unit = await openUnit(store, members, life);
+          const model = new Model();
+          // Copies started by each life: a dead engine's copy never ends and must not be waited for.
+          const copies: { life: Life; done: Promise<unknown> }[] = [];
+          for (const step of steps) {
+            life.gate = (label) => s.schedule(Promise.resolve(), label);
+            const inFlight: { op: Op; done: Promise<unknown>; settled: boolean }[] = [];
+            const stepLife = life; // `life` is replaced at a crash; ops belong to this one
+            for (const op of step.ops) {
+              const entry = { op, done: Promise.resolve() as Promise<unknown>, settled: false };
+              entry.done = run(unit, op, model, members, (done) =>
+                copies.push({ life: stepLife, done }),
+              ).finally(() => {
+                entry.settled = true;
+              });
+              inFlight.push(entry);
             }
-            life.crash();
-            await s.waitAll();
-            copies.splice(0);
-            life = new Life();
-            unit = await openUnit(store, members, life);
-            await unit.merged;
+            if (step.crash === null) {
+              await s.waitFor(Promise.allSettled(inFlight.map((e) => e.done)));
+              await s.waitFor(
+                Promise.allSettled(
+                  copies
+                    .splice(0)
+                    .filter((c) => c.life === life)
+                    .map((c) => c.done),
+                ),
+              );
+              // Background work (a copy resumed after a crash) may still have I/O parked in the
+              // scheduler: stop scheduling and release it.
+              life.gate = async () => undefined;
+              await s.waitAll();
+            } else {
+              // Let part of the work through, then pull the plug.
+              for (let i = 0; i < step.crash && s.count() > 0; i++) await s.waitOne();
+              for (const e of inFlight) {
+                if (!e.settled && e.op.kind === 'write') {
+                  for (let b = e.op.lbn; b < e.op.lbn + e.op.count; b++) model.uncertain.add(b);
+                }
+              }
+              life.crash();
+              await s.waitAll();
+              copies.splice(0);
+              life = new Life();
+              unit = await openUnit(store, members, life);
+              await unit.merged;
+            }
+            await unit.idle();
+            await checkQuiesced(unit, members, model);
           }
-          await unit.idle();
-          await checkQuiesced(unit, members, model);
-        }
-        await unit.close();
-      }),
+          await unit.close();
+        },
+      ),
       { numRuns: 60, timeout: 10_000, endOnFailure: true },
     );
   });

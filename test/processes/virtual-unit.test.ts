@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CommandRejectedError, IoError, OutOfRangeError } from '../../domain/errors.js';
 import type { ShadowEvent } from '../../domain/events.js';
-import { readAll } from '../support/read-all.js';
 import { ENGINE_BLOCKS, ENGINE_CHUNK_BLOCKS, engineFixture } from '../support/engine-fixture.js';
 import { differingBlocks, pattern } from '../support/memory-members.js';
+import { readAll } from '../support/read-all.js';
 
 const CHUNK_BYTES = ENGINE_CHUNK_BLOCKS * 512;
 
@@ -17,7 +17,8 @@ describe('virtual unit: I/O path', () => {
     const expected = pattern(10, 5, 1);
     expected.fill(0, 512, 3 * 512);
     expect(await unit.read(10, 5)).toEqual(expected);
-    for (const path of paths.slice(1)) expect(differingBlocks(members.bytes(paths[0]!), members.bytes(path))).toEqual([]);
+    for (const path of paths.slice(1))
+      expect(differingBlocks(members.bytes(paths[0]!), members.bytes(path))).toEqual([]);
     await unit.close();
   });
 
@@ -100,8 +101,13 @@ describe('virtual unit: dismount, minicopy, full copy', () => {
     expect(started.event).toMatchObject({ type: 'CopyStarted', kind: 'mini', chunks: 4 });
     const [result] = await Promise.all([copy.done, during]);
     const lastChunkBytes = (ENGINE_BLOCKS - 39 * ENGINE_CHUNK_BLOCKS) * 512;
-    expect(result).toMatchObject({ outcome: 'completed', chunksCopied: 4, bytesCopied: 3 * CHUNK_BYTES + lastChunkBytes });
-    for (const path of paths.slice(1)) expect(differingBlocks(members.bytes(paths[0]!), members.bytes(path))).toEqual([]);
+    expect(result).toMatchObject({
+      outcome: 'completed',
+      chunksCopied: 4,
+      bytesCopied: 3 * CHUNK_BYTES + lastChunkBytes,
+    });
+    for (const path of paths.slice(1))
+      expect(differingBlocks(members.bytes(paths[0]!), members.bytes(path))).toEqual([]);
     expect(unit.state.set.members[1]).toMatchObject({ status: 'valid', bitmap: null });
     expect(unit.state.journal.copies[0]).toMatchObject({ kind: 'mini', outcome: 'completed', chunksDone: 4 });
     await unit.close();
@@ -120,8 +126,12 @@ describe('virtual unit: dismount, minicopy, full copy', () => {
     })();
     const [result] = await Promise.all([copy.done, load]);
     expect(result.outcome).toBe('completed');
-    expect((await copy.started).event).toMatchObject({ kind: 'full', reason: expect.stringMatching(/policy none/) });
-    for (const path of paths.slice(1)) expect(differingBlocks(members.bytes(paths[0]!), members.bytes(path))).toEqual([]);
+    expect((await copy.started).event).toMatchObject({
+      kind: 'full',
+      reason: expect.stringMatching(/policy none/),
+    });
+    for (const path of paths.slice(1))
+      expect(differingBlocks(members.bytes(paths[0]!), members.bytes(path))).toEqual([]);
     await unit.close();
   });
 
@@ -133,7 +143,10 @@ describe('virtual unit: dismount, minicopy, full copy', () => {
     members.disks.get(paths[1]!)!.generation++;
     await expect(unit.mount('m2', 'minicopy')).rejects.toThrow(/member changed while away: mtime differs/);
     const copy = await unit.mount('m2', 'minicopy-optional');
-    expect((await copy.started).event).toMatchObject({ kind: 'full', reason: expect.stringMatching(/member changed while away/) });
+    expect((await copy.started).event).toMatchObject({
+      kind: 'full',
+      reason: expect.stringMatching(/member changed while away/),
+    });
     await copy.done;
     expect(differingBlocks(members.bytes(paths[0]!), members.bytes(paths[1]!))).toEqual([]);
     await unit.close();

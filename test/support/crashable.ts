@@ -1,6 +1,6 @@
 import type { BlockDevice } from '../../domain/ports/block-device.js';
-import type { MemberAccess } from '../../domain/ports/member-access.js';
 import type { EventStore, Subscription } from '../../domain/ports/event-store.js';
+import type { MemberAccess } from '../../domain/ports/member-access.js';
 
 /**
  * One "life" of an engine for simulated crashes: its store and member access go dead at

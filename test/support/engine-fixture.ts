@@ -26,7 +26,12 @@ export async function engineFixture(
       store,
       access: members,
       syncIntervalMs: 50,
-      copyTuning: { ioBytes: 4 * ENGINE_CHUNK_BLOCKS * 512, inFlight: 3, checkpointBytes: 8 * 8192, checkpointMs: 5 },
+      copyTuning: {
+        ioBytes: 4 * ENGINE_CHUNK_BLOCKS * 512,
+        inFlight: 3,
+        checkpointBytes: 8 * 8192,
+        checkpointMs: 5,
+      },
       ...options,
       ...extra,
     });

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
+import { FaultInjectingDevice } from '../../adapters/devices/fault-injecting-device.js';
 import { IoError, NotFoundError } from '../../domain/errors.js';
 import type { Fingerprint } from '../../domain/events.js';
 import { chunkBlockCount, chunkStartLbn, type Geometry } from '../../domain/geometry.js';
 import type { BlockDevice } from '../../domain/ports/block-device.js';
 import type { MemberAccess } from '../../domain/ports/member-access.js';
-import { FaultInjectingDevice } from '../../adapters/devices/fault-injecting-device.js';
 
 /** One member's bytes, surviving open/close like a file. */
 export class MemoryDisk {
@@ -66,7 +66,8 @@ export class MemoryMembers implements MemberAccess {
   async open(path: string, sizeBytes: number): Promise<BlockDevice> {
     const disk = this.disks.get(path);
     if (!disk || this.unopenable.has(path)) throw new NotFoundError(`member ${path} does not exist`);
-    if (disk.data.length !== sizeBytes) throw new IoError(`member ${path} is ${disk.data.length} bytes, not ${sizeBytes}`);
+    if (disk.data.length !== sizeBytes)
+      throw new IoError(`member ${path} is ${disk.data.length} bytes, not ${sizeBytes}`);
     const device = new FaultInjectingDevice(new MemoryDiskDevice(path, disk));
     this.devices.set(path, device);
     return device;

@@ -53,8 +53,9 @@ export async function acquireWriteLock(dir: string): Promise<WriteLock> {
     try {
       const handle = await fs.open(lockPath, 'wx');
       try {
+        // No fsync: the lock only matters while its process lives; after a crash the pid
+        // in it is dead (or the file is empty), and either way the lock is stale.
         await handle.writeFile(`${me}\n`);
-        await handle.sync();
       } finally {
         await handle.close();
       }

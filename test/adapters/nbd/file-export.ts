@@ -1,5 +1,4 @@
 import { type FileHandle, open } from 'node:fs/promises';
-import { OutOfRangeError } from '../../../domain/errors.js';
 import { NBD_STATE_DIRTY } from '../../../adapters/nbd/nbd-constants.js';
 import type {
   NbdExport,
@@ -7,6 +6,7 @@ import type {
   NbdWriteOptions,
   NbdWriteZeroesOptions,
 } from '../../../adapters/nbd/nbd-export.js';
+import { OutOfRangeError } from '../../../domain/errors.js';
 
 /** Blocks per dirty-bitmap chunk, as in OpenVMS and shadowlog. */
 export const CHUNK_BLOCKS = 127;
@@ -150,7 +150,8 @@ export class FileExport implements NbdExport {
     if (offset % 512 !== 0 || length % 512 !== 0) {
       throw new Error(`backend got an unaligned ${operation} ${offset}+${length}`);
     }
-    if (offset + length > this.sizeBytes) throw new OutOfRangeError(`${operation} ${offset}+${length} past the end`);
+    if (offset + length > this.sizeBytes)
+      throw new OutOfRangeError(`${operation} ${offset}+${length} past the end`);
     await this.options.hook?.(operation, offset, length);
   }
 

@@ -35,7 +35,11 @@ import {
   encodeOffsetDataHeader,
   encodeSimpleReply,
 } from '../../../adapters/nbd/nbd-reply-encoder.js';
-import { parseRequestHeader, type RequestLimits, validateRequest } from '../../../adapters/nbd/nbd-request.js';
+import {
+  parseRequestHeader,
+  type RequestLimits,
+  validateRequest,
+} from '../../../adapters/nbd/nbd-request.js';
 import { readUint64, writeUint64 } from '../../../adapters/nbd/nbd-wire.js';
 import { RangeLock } from '../../../adapters/nbd/range-lock.js';
 import {
@@ -78,8 +82,13 @@ describe('request parsing and validation', () => {
   });
 
   it('validates per the spec', () => {
-    const check = (type: number, offset: number, length: number, flags = 0, over: Partial<RequestLimits> = {}) =>
-      validateRequest({ type, flags, cookie: 1n, offset, length }, { ...limits, ...over })?.errno ?? 0;
+    const check = (
+      type: number,
+      offset: number,
+      length: number,
+      flags = 0,
+      over: Partial<RequestLimits> = {},
+    ) => validateRequest({ type, flags, cookie: 1n, offset, length }, { ...limits, ...over })?.errno ?? 0;
     const size = limits.sizeBytes;
     expect(check(NbdCommand.READ, 0, 512)).toBe(0);
     expect(check(NbdCommand.READ, size, 0)).toBe(0);
@@ -95,7 +104,9 @@ describe('request parsing and validation', () => {
     expect(check(NbdCommand.READ, 0, 512, 1 << 9)).toBe(NbdErrno.EINVAL);
     expect(check(NbdCommand.WRITE, 0, 512, NbdCommandFlag.REQ_ONE)).toBe(NbdErrno.EINVAL);
     expect(check(NbdCommand.READ, 0, 512, NbdCommandFlag.DF)).toBe(0);
-    expect(check(NbdCommand.READ, 0, 512, NbdCommandFlag.DF, { structuredReplies: false })).toBe(NbdErrno.EINVAL);
+    expect(check(NbdCommand.READ, 0, 512, NbdCommandFlag.DF, { structuredReplies: false })).toBe(
+      NbdErrno.EINVAL,
+    );
     expect(check(NbdCommand.FLUSH, 0, 0, NbdCommandFlag.FUA)).toBe(0);
     expect(check(NbdCommand.FLUSH, 0, 1)).toBe(NbdErrno.EINVAL);
     expect(check(NbdCommand.WRITE, 0, 512, 0, { readOnly: true })).toBe(NbdErrno.EPERM);
@@ -131,7 +142,9 @@ describe('reply encoding', () => {
     ]);
     expect(readUint64(data, 20)).toBe(2 ** 33);
     const none = encodeNoneChunk(7n);
-    expect([none.length, none.readUInt16BE(4), none.readUInt16BE(6), none.readUInt32BE(16)]).toEqual([20, 1, 0, 0]);
+    expect([none.length, none.readUInt16BE(4), none.readUInt16BE(6), none.readUInt32BE(16)]).toEqual([
+      20, 1, 0, 0,
+    ]);
     const error = encodeErrorChunk(7n, NbdErrno.EINVAL, 'bad é');
     expect(error.readUInt16BE(6)).toBe(NbdReplyType.ERROR);
     expect(error.readUInt32BE(16)).toBe(6 + Buffer.byteLength('bad é'));
@@ -196,7 +209,13 @@ describe('option parsing', () => {
 });
 
 describe('meta contexts', () => {
-  const available = availableContexts(['qemu:dirty-bitmap:m2', 'qemu:dirty-bitmap:m3', 'bad', ':x', 'qemu:dirty-bitmap:m2']);
+  const available = availableContexts([
+    'qemu:dirty-bitmap:m2',
+    'qemu:dirty-bitmap:m3',
+    'bad',
+    ':x',
+    'qemu:dirty-bitmap:m2',
+  ]);
 
   it('offers base:allocation plus the valid backend contexts', () => {
     expect(available).toEqual(['base:allocation', 'qemu:dirty-bitmap:m2', 'qemu:dirty-bitmap:m3']);

@@ -85,8 +85,18 @@ describe('NBD handshake and option negotiation', () => {
       4096,
       MAX_PAYLOAD_BYTES,
     ]);
-    expect(infos.find((d) => d.readUInt16BE(0) === NbdInfo.NAME)?.subarray(2).toString()).toBe('other');
-    expect(infos.find((d) => d.readUInt16BE(0) === NbdInfo.DESCRIPTION)?.subarray(2).toString()).toBe('test export other');
+    expect(
+      infos
+        .find((d) => d.readUInt16BE(0) === NbdInfo.NAME)
+        ?.subarray(2)
+        .toString(),
+    ).toBe('other');
+    expect(
+      infos
+        .find((d) => d.readUInt16BE(0) === NbdInfo.DESCRIPTION)
+        ?.subarray(2)
+        .toString(),
+    ).toBe('test export other');
     expect(replies.at(-1)?.type).toBe(NbdOptionReply.ACK);
 
     const unknown = await c.option(NbdOption.INFO, infoData('nope', []));
@@ -98,9 +108,9 @@ describe('NBD handshake and option negotiation', () => {
     malformed.writeUInt32BE(1000, 0);
     expect((await c.option(NbdOption.GO, malformed))[0]?.type).toBe(NbdOptionReply.ERR_INVALID);
     // An odd number of info bytes is malformed too.
-    expect((await c.option(NbdOption.GO, Buffer.concat([infoData('vol', [1]), Buffer.from([0])])))[0]?.type).toBe(
-      NbdOptionReply.ERR_INVALID,
-    );
+    expect(
+      (await c.option(NbdOption.GO, Buffer.concat([infoData('vol', [1]), Buffer.from([0])])))[0]?.type,
+    ).toBe(NbdOptionReply.ERR_INVALID);
     // Still negotiating: GO works.
     const go = await c.option(NbdOption.GO, infoData('vol', [NbdInfo.BLOCK_SIZE]));
     expect(go.at(-1)?.type).toBe(NbdOptionReply.ACK);
@@ -130,10 +140,12 @@ describe('NBD handshake and option negotiation', () => {
   it('STRUCTURED_REPLY once; SET_META_CONTEXT needs it', async () => {
     const c = await client();
     await c.greet();
-    expect((await c.option(NbdOption.SET_META_CONTEXT, metaContextData('vol', ['base:allocation'])))[0]?.type).toBe(
+    expect(
+      (await c.option(NbdOption.SET_META_CONTEXT, metaContextData('vol', ['base:allocation'])))[0]?.type,
+    ).toBe(NbdOptionReply.ERR_INVALID);
+    expect((await c.option(NbdOption.STRUCTURED_REPLY, Buffer.from('x')))[0]?.type).toBe(
       NbdOptionReply.ERR_INVALID,
     );
-    expect((await c.option(NbdOption.STRUCTURED_REPLY, Buffer.from('x')))[0]?.type).toBe(NbdOptionReply.ERR_INVALID);
     expect((await c.option(NbdOption.STRUCTURED_REPLY))[0]?.type).toBe(NbdOptionReply.ACK);
     expect((await c.option(NbdOption.STRUCTURED_REPLY))[0]?.type).toBe(NbdOptionReply.ERR_INVALID);
   });
@@ -166,7 +178,9 @@ describe('NBD handshake and option negotiation', () => {
     const [unknown] = await c.option(NbdOption.LIST_META_CONTEXT, metaContextData('nope', []));
     expect(unknown?.type).toBe(NbdOptionReply.ERR_UNKNOWN);
     const truncated = metaContextData('vol', ['base:allocation']).subarray(0, 15);
-    expect((await c.option(NbdOption.LIST_META_CONTEXT, truncated))[0]?.type).toBe(NbdOptionReply.ERR_INVALID);
+    expect((await c.option(NbdOption.LIST_META_CONTEXT, truncated))[0]?.type).toBe(
+      NbdOptionReply.ERR_INVALID,
+    );
   });
 
   it('SET_META_CONTEXT selects exact names with ids stable for the connection', async () => {
@@ -228,9 +242,9 @@ describe('NBD default export', () => {
       const session = await c.go('');
       expect(session.sizeBytes).toBe(1 * MiB);
       // The canonical name is sent back because the client did not use it.
-      expect(session.infos.some((d) => d.readUInt16BE(0) === NbdInfo.NAME && d.subarray(2).toString() === 'solo')).toBe(
-        true,
-      );
+      expect(
+        session.infos.some((d) => d.readUInt16BE(0) === NbdInfo.NAME && d.subarray(2).toString() === 'solo'),
+      ).toBe(true);
       c.destroy();
     } finally {
       await harness.close();

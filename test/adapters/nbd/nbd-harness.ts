@@ -17,7 +17,9 @@ export function haveTools(suite: string, tools: readonly string[]): boolean {
     }
   });
   if (missing.length > 0) {
-    console.warn(`skipping ${suite}: ${missing.join(', ')} not installed (apt-get install qemu-utils libnbd-bin fio nbdkit)`);
+    console.warn(
+      `skipping ${suite}: ${missing.join(', ')} not installed (apt-get install qemu-utils libnbd-bin fio nbdkit)`,
+    );
   }
   return missing.length === 0;
 }

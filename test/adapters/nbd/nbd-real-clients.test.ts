@@ -67,7 +67,9 @@ describe.skipIf(!available)('NBD server with real clients', () => {
     // The test backend implements discard by zeroing; the protocol only promises "unspecified".
     expect(file.subarray(1 * MiB, 1 * MiB + 128 * 1024).every((b) => b === 0)).toBe(true);
     // qemu-io's read -P fails the command (non-zero exit) when the pattern does not match.
-    await expect(run('qemu-io', ['-f', 'raw', '-c', 'read -P 0x77 0 4k', harness.uri('qio')])).rejects.toThrow();
+    await expect(
+      run('qemu-io', ['-f', 'raw', '-c', 'read -P 0x77 0 4k', harness.uri('qio')]),
+    ).rejects.toThrow();
   });
 
   it('qemu-img convert copies an image in and back out byte-identical', async () => {
@@ -94,7 +96,11 @@ describe.skipIf(!available)('NBD server with real clients', () => {
 
   it('nbdinfo reports size, flags, block sizes and contexts', async () => {
     const { stdout } = await run('nbdinfo', ['--json', harness.uri('info')]);
-    const info = JSON.parse(stdout) as { protocol: string; structured: boolean; exports: Record<string, unknown>[] };
+    const info = JSON.parse(stdout) as {
+      protocol: string;
+      structured: boolean;
+      exports: Record<string, unknown>[];
+    };
     expect(info.protocol).toBe('newstyle-fixed');
     expect(info.structured).toBe(true);
     const exp = info.exports[0]!;
@@ -119,7 +125,11 @@ describe.skipIf(!available)('NBD server with real clients', () => {
   });
 
   it('nbdinfo --list lists every export with its description', async () => {
-    const { stdout } = await run('nbdinfo', ['--list', '--json', `nbd://127.0.0.1:${harness.server.address.port}`]);
+    const { stdout } = await run('nbdinfo', [
+      '--list',
+      '--json',
+      `nbd://127.0.0.1:${harness.server.address.port}`,
+    ]);
     const list = JSON.parse(stdout) as { exports: Array<{ 'export-name': string; description?: string }> };
     const names = list.exports.map((e) => e['export-name']).sort();
     expect(names).toEqual(['convert', 'copy', 'fio', 'info', 'qio', 'ro']);
@@ -141,7 +151,11 @@ describe.skipIf(!available)('NBD server with real clients', () => {
       covered += extent.length;
       if (extent.type === 1) {
         expect(extent.offset % CHUNK_BYTES).toBe(0);
-        for (let c = extent.offset / CHUNK_BYTES; c < Math.ceil((extent.offset + extent.length) / CHUNK_BYTES); c++) {
+        for (
+          let c = extent.offset / CHUNK_BYTES;
+          c < Math.ceil((extent.offset + extent.length) / CHUNK_BYTES);
+          c++
+        ) {
           dirty.add(c);
         }
       }

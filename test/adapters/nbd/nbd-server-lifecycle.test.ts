@@ -49,7 +49,9 @@ describe('NBD server lifecycle', () => {
     try {
       expect(harness.server.address.host).toBe('127.0.0.1');
       expect(harness.server.address.port).toBeGreaterThan(0);
-      expect(lines.some((l) => l.includes(`listening on 127.0.0.1:${harness.server.address.port}`))).toBe(true);
+      expect(lines.some((l) => l.includes(`listening on 127.0.0.1:${harness.server.address.port}`))).toBe(
+        true,
+      );
       const a = await RawNbdClient.connect(harness.server.address.port);
       const b = await RawNbdClient.connect(harness.server.address.port);
       await a.go('vol');
@@ -122,7 +124,11 @@ describe('NBD server lifecycle', () => {
 
   it('graceful close is bounded by its timeout when the backend hangs', async () => {
     const harness = await startHarness([
-      { name: 'vol', sizeBytes: 1 * MiB, hook: (operation) => (operation === 'write' ? new Promise(() => {}) : undefined) },
+      {
+        name: 'vol',
+        sizeBytes: 1 * MiB,
+        hook: (operation) => (operation === 'write' ? new Promise(() => {}) : undefined),
+      },
     ]);
     try {
       const c = await RawNbdClient.connect(harness.server.address.port);

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, IoError, OutOfRangeError } from '../../../domain/errors.js';
 import {
   NbdCommand,
   NbdCommandFlag,
@@ -11,6 +10,7 @@ import {
   NbdTransmissionFlag,
 } from '../../../adapters/nbd/nbd-constants.js';
 import { readUint64 } from '../../../adapters/nbd/nbd-wire.js';
+import { InvalidArgumentError, IoError, OutOfRangeError } from '../../../domain/errors.js';
 import { CHUNK_BYTES } from './file-export.js';
 import { type Harness, startHarness } from './nbd-harness.js';
 import { RawNbdClient } from './raw-nbd-client.js';
@@ -28,7 +28,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('NBD transmission', () => {
   let harness: Harness;
   const clients: RawNbdClient[] = [];
-  const open = async (name = 'vol') => {
+  const open = async () => {
     const c = await RawNbdClient.connect(harness.server.address.port);
     clients.push(c);
     return c;
@@ -89,7 +89,9 @@ describe('NBD transmission', () => {
   it('writes with FUA and reads back with structured OFFSET_DATA and simple replies', async () => {
     const { c } = await structured();
     const data = randomBytes(64 * 1024);
-    expect(await c.errorOf(NbdCommand.WRITE, 8192, data.length, { flags: NbdCommandFlag.FUA, payload: data })).toBe(0);
+    expect(
+      await c.errorOf(NbdCommand.WRITE, 8192, data.length, { flags: NbdCommandFlag.FUA, payload: data }),
+    ).toBe(0);
     const messages = await c.call(NbdCommand.READ, 8192, data.length, { flags: NbdCommandFlag.DF });
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatchObject({ structured: true, type: NbdReplyType.OFFSET_DATA, flags: 1 });
@@ -125,7 +127,9 @@ describe('NBD transmission', () => {
     expect(await c.errorOf(NbdCommand.FLUSH, 512, 0)).toBe(NbdErrno.EINVAL);
     expect(await c.errorOf(NbdCommand.BLOCK_STATUS, 0, 512)).toBe(NbdErrno.EINVAL);
     const payload = Buffer.alloc(512, 7);
-    expect(await c.errorOf(NbdCommand.WRITE, 0, 512, { flags: NbdCommandFlag.DF, payload })).toBe(NbdErrno.EINVAL);
+    expect(await c.errorOf(NbdCommand.WRITE, 0, 512, { flags: NbdCommandFlag.DF, payload })).toBe(
+      NbdErrno.EINVAL,
+    );
     // The rejected write's payload was skipped: the next request parses.
     expect(await c.errorOf(NbdCommand.READ, 0, 512)).toBe(0);
     const { c: s } = await simple();
@@ -214,7 +218,9 @@ describe('NBD transmission', () => {
         expect(await c.errorOf(NbdCommand.WRITE_ZEROES, base + offset, length)).toBe(0);
         model.fill(0, offset, offset + length);
       } else {
-        expect((await c.readData(base + offset, length)).equals(model.subarray(offset, offset + length))).toBe(true);
+        expect(
+          (await c.readData(base + offset, length)).equals(model.subarray(offset, offset + length)),
+        ).toBe(true);
       }
     }
     expect((await c.readData(base, 64 * 1024)).equals(model)).toBe(true);
@@ -264,7 +270,8 @@ describe('NBD transmission', () => {
     const byId = new Map(
       messages.map((m) => {
         const extents = [];
-        for (let p = 4; p < m.data.length; p += 8) extents.push([m.data.readUInt32BE(p), m.data.readUInt32BE(p + 4)]);
+        for (let p = 4; p < m.data.length; p += 8)
+          extents.push([m.data.readUInt32BE(p), m.data.readUInt32BE(p + 4)]);
         return [m.data.readUInt32BE(0), extents] as const;
       }),
     );
@@ -301,8 +308,10 @@ describe('NBD backpressure', () => {
   it('a client pipelining writes against a slow backend is held to the in-flight bound', async () => {
     const limit = 1 * MiB;
     const harness = await startHarness(
-      [{ name: 'slow', sizeBytes: 32 * MiB, hook: () => sleep(5) }],
-      { maxInFlightBytesPerConnection: limit },
+      [{ name: 'slow', sizeBytes: 32 * MiB, hook: () => sleep(5).then(() => undefined) }],
+      {
+        maxInFlightBytesPerConnection: limit,
+      },
     );
     try {
       const c = await RawNbdClient.connect(harness.server.address.port);

@@ -68,12 +68,18 @@ export function metaContextData(exportName: string, queries: readonly string[]):
 export function infoData(exportName: string, infos: readonly number[]): Buffer {
   const list = Buffer.alloc(2 + 2 * infos.length);
   list.writeUInt16BE(infos.length, 0);
-  infos.forEach((info, i) => list.writeUInt16BE(info, 2 + 2 * i));
+  for (const [i, info] of infos.entries()) list.writeUInt16BE(info, 2 + 2 * i);
   return Buffer.concat([lengthPrefixed(exportName), list]);
 }
 
 /** Encode a request header (and payload). */
-export function encodeRequest(type: number, flags: number, cookie: bigint, offset: number, length: number): Buffer {
+export function encodeRequest(
+  type: number,
+  flags: number,
+  cookie: bigint,
+  offset: number,
+  length: number,
+): Buffer {
   const out = Buffer.alloc(28);
   out.writeUInt32BE(NBD_REQUEST_MAGIC, 0);
   out.writeUInt16BE(flags, 4);
@@ -103,7 +109,9 @@ export class RawNbdClient {
   /** Connect to 127.0.0.1:port. */
   static connect(port: number): Promise<RawNbdClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port, noDelay: true }, () => resolve(new RawNbdClient(socket)));
+      const socket = connect({ host: '127.0.0.1', port, noDelay: true }, () =>
+        resolve(new RawNbdClient(socket)),
+      );
       socket.once('error', reject);
     });
   }
@@ -176,7 +184,10 @@ export class RawNbdClient {
     }
     const contextIds = new Map<string, number>();
     if (options.contexts) {
-      const replies = await this.option(NbdOption.SET_META_CONTEXT, metaContextData(exportName, options.contexts));
+      const replies = await this.option(
+        NbdOption.SET_META_CONTEXT,
+        metaContextData(exportName, options.contexts),
+      );
       for (const reply of replies) {
         if (reply.type === NbdOptionReply.META_CONTEXT) {
           contextIds.set(reply.data.subarray(4).toString('utf8'), reply.data.readUInt32BE(0));
@@ -189,7 +200,9 @@ export class RawNbdClient {
     if (final.type !== NbdOptionReply.ACK) {
       throw new Error(`GO failed: 0x${final.type.toString(16)} ${final.data.toString('utf8')}`);
     }
-    const info = replies.find((r) => r.type === NbdOptionReply.INFO && r.data.readUInt16BE(0) === NbdInfo.EXPORT)!;
+    const info = replies.find(
+      (r) => r.type === NbdOptionReply.INFO && r.data.readUInt16BE(0) === NbdInfo.EXPORT,
+    )!;
     return {
       sizeBytes: readUint64(info.data, 2),
       flags: info.data.readUInt16BE(10),
@@ -203,11 +216,21 @@ export class RawNbdClient {
     await this.greet(clientFlags);
     this.sendOption(NbdOption.EXPORT_NAME, Buffer.from(exportName, 'utf8'));
     const reply = await this.read((clientFlags & 2) !== 0 ? 10 : 134);
-    return { sizeBytes: readUint64(reply, 0), flags: reply.readUInt16BE(8), contextIds: new Map(), infos: [] };
+    return {
+      sizeBytes: readUint64(reply, 0),
+      flags: reply.readUInt16BE(8),
+      contextIds: new Map(),
+      infos: [],
+    };
   }
 
   /** Send a request without waiting; returns its cookie. */
-  request(type: number, offset: number, length: number, options: { flags?: number; payload?: Buffer } = {}): bigint {
+  request(
+    type: number,
+    offset: number,
+    length: number,
+    options: { flags?: number; payload?: Buffer } = {},
+  ): bigint {
     const cookie = this.nextCookie++;
     if (type === NbdCommand.READ && !this.structured) this.pendingReads.set(cookie, length);
     const header = encodeRequest(type, options.flags ?? 0, cookie, offset, length);
@@ -258,7 +281,12 @@ export class RawNbdClient {
   }
 
   /** Error of a single-message reply (0 on success). */
-  async errorOf(type: number, offset: number, length: number, options: { flags?: number; payload?: Buffer } = {}): Promise<number> {
+  async errorOf(
+    type: number,
+    offset: number,
+    length: number,
+    options: { flags?: number; payload?: Buffer } = {},
+  ): Promise<number> {
     const messages = await this.call(type, offset, length, options);
     return messages.find((m) => m.error !== 0)?.error ?? 0;
   }

@@ -14,11 +14,15 @@ import { readEvents, tempDir } from './embedded-test-support.js';
  * naming segment and offset) -- never read back as a wrong event.
  */
 
-/** A small log: mixed binary and JSON records over several 700-byte segments, ending with a single-event append. */
+/** A small log: mixed binary and JSON records over several 512-byte segments, ending with a single-event append. */
 async function buildSmallLog(dir: string): Promise<{ files: Map<string, Buffer>; events: RecordedEvent[] }> {
-  const store = await openEmbeddedStore(dir, { streamId: 'DSA1', segmentBytes: 700 });
+  const store = await openEmbeddedStore(dir, { streamId: 'DSA1', segmentBytes: 512 });
+  const json = ['CopyStarted', 'MembersSynced', 'MemberFailed', 'BitmapDeleted', 'MergeCompleted'];
   const appends: ShadowEvent[][] = [[SAMPLE_EVENTS[0]!, numberedWrite(1)]];
-  for (let i = 1; i < SAMPLE_EVENTS.length; i++) appends.push([SAMPLE_EVENTS[i]!, numberedWrite(100 + i)]);
+  for (let i = 1; i < 24; i++) {
+    const extra = i % 4 === 0 ? SAMPLE_EVENTS.filter((e) => e.type === json[(i / 4) % json.length]) : [];
+    appends.push([numberedWrite(100 + i), ...extra]);
+  }
   appends.push([numberedWrite(7), numberedWrite(8), numberedWrite(9)]);
   appends.push([numberedWrite(10)]);
   for (const events of appends) await store.append(events);
@@ -30,7 +34,8 @@ async function buildSmallLog(dir: string): Promise<{ files: Map<string, Buffer>;
 }
 
 async function restore(dir: string, files: Map<string, Buffer>): Promise<void> {
-  for (const name of await readdir(dir)) if (!files.has(name)) await rm(path.join(dir, name), { force: true });
+  for (const name of await readdir(dir))
+    if (!files.has(name)) await rm(path.join(dir, name), { force: true });
   for (const [name, bytes] of files) await writeFile(path.join(dir, name), bytes);
 }
 
@@ -92,7 +97,11 @@ describe('embedded log faults', () => {
           if (store.recovery.truncated) {
             expect(name, where).toBe(lastSegment);
             expect(offset, where).toBeGreaterThanOrEqual(lastRecordOffset);
-            expect(store.recovery).toMatchObject({ segment: name, offset: lastRecordOffset, recordsDropped: 1 });
+            expect(store.recovery).toMatchObject({
+              segment: name,
+              offset: lastRecordOffset,
+              recordsDropped: 1,
+            });
             expect(await readEvents(store), where).toEqual(events.slice(0, -1));
             outcomes.tornTail++;
             continue;
@@ -155,7 +164,12 @@ describe('embedded log faults', () => {
     expect(report.tornTail).toMatchObject({ offset: size - 27, bytesDropped: 17, recordsDropped: 1 });
     expect((await readFile(last)).length).toBe(size - 10);
     const store = await openEmbeddedStore(dir, { streamId: 'DSA1' });
-    expect(store.recovery).toMatchObject({ truncated: true, offset: size - 27, bytesDropped: 17, recordsDropped: 1 });
+    expect(store.recovery).toMatchObject({
+      truncated: true,
+      offset: size - 27,
+      bytesDropped: 17,
+      recordsDropped: 1,
+    });
     expect(await readEvents(store)).toEqual(events.slice(0, -1));
     expect(await store.append([numberedWrite(10)])).toBe(events.length - 1);
     await store.close();

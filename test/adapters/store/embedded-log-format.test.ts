@@ -1,6 +1,6 @@
-import { crc32c } from '@node-rs/crc32';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { crc32c } from '@node-rs/crc32';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32cRange } from '../../../adapters/store/embedded/crc32c.js';
@@ -101,7 +101,9 @@ describe('embedded log format', () => {
             seen.push(recorded);
           },
         };
-        expect(await store.forEachRecord(from, undefined, visitor, { windowBytes: 8192 })).toBe(expected.length - from);
+        expect(await store.forEachRecord(from, undefined, visitor, { windowBytes: 8192 })).toBe(
+          expected.length - from,
+        );
         expect(seen).toEqual(expected.slice(from));
       }
       await store.close();
@@ -113,7 +115,11 @@ describe('embedded log format', () => {
   it('group commit: many concurrent appenders share fdatasyncs, and the queue bound holds', async () => {
     const { dir, remove } = await tempDir();
     try {
-      const store = await openEmbeddedStore(dir, { streamId: 'DSA1', maxQueuedEvents: 100, maxBatchBytes: 1024 });
+      const store = await openEmbeddedStore(dir, {
+        streamId: 'DSA1',
+        maxQueuedEvents: 100,
+        maxBatchBytes: 1024,
+      });
       await store.append([SAMPLE_EVENTS[0]!]);
       let next = 1;
       const appenders = Array.from({ length: 64 }, async () => {

@@ -5,7 +5,9 @@ import type { RecordedEvent } from '../../../domain/events.js';
 import type { EventStore } from '../../../domain/ports/event-store.js';
 
 /** A fresh temporary directory; `remove` deletes it. */
-export async function tempDir(prefix = 'shadowlog-embedded-'): Promise<{ dir: string; remove: () => Promise<void> }> {
+export async function tempDir(
+  prefix = 'shadowlog-embedded-',
+): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
