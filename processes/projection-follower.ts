@@ -2,6 +2,16 @@ import type { Subscription as RxSubscription } from 'rxjs';
 import type { EventStore } from '../domain/ports/event-store.js';
 import { liveProjection } from '../projections/live-projection.js';
 import type { ProjectedState } from '../projections/projected-state.js';
+import type { SnapshotSink } from '../projections/state-at.js';
+import { encodeProjectedState } from '../projections/state-snapshot.js';
+
+/** Where and how often the follower saves projection snapshots. */
+export interface SnapshotPolicy {
+  /** The snapshot store. */
+  readonly sink: SnapshotSink;
+  /** Save after at least this many events since the last snapshot. */
+  readonly everyEvents: number;
+}
 
 /**
  * Keeps the engine's projections current from the store subscription, and lets a control
@@ -15,9 +25,18 @@ export class ProjectionFollower {
   private readonly waiters: { position: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private readonly subscription: RxSubscription;
 
-  constructor(store: EventStore, from: ProjectedState) {
+  constructor(store: EventStore, from: ProjectedState, snapshots?: SnapshotPolicy) {
     this.current = from;
-    this.subscription = liveProjection(store, { from }).subscribe({
+    let lastSnapshot = from.set.position;
+    // Snapshots are taken on the fold, off the write path: a write never waits for one.
+    const afterBatch = snapshots
+      ? async (state: ProjectedState) => {
+          if (state.set.position - lastSnapshot < snapshots.everyEvents) return;
+          lastSnapshot = state.set.position;
+          await snapshots.sink.save(state.set.position, encodeProjectedState(state)).catch(() => undefined);
+        }
+      : undefined;
+    this.subscription = liveProjection(store, { from, afterBatch }).subscribe({
       next: (state) => {
         this.current = state;
         this.wake();

@@ -19,7 +19,7 @@ import { decide, resolveMember } from '../domain/shadow-set-decider.js';
 import type { ShadowSetState } from '../domain/shadow-set-state.js';
 import { MinimergeBitmap } from '../projections/minimerge-bitmap.js';
 import type { ProjectedState } from '../projections/projected-state.js';
-import { currentState, type SnapshotSource } from '../projections/state-at.js';
+import { currentState, type SnapshotSink, type SnapshotSource } from '../projections/state-at.js';
 import { type CopyResult, type CopyTuning, DEFAULT_COPY_TUNING, runCopy } from './copy-process.js';
 import { type MergeResult, runMerge } from './crash-merge.js';
 import type { EngineContext, ProgressUpdate } from './engine-context.js';
@@ -28,6 +28,7 @@ import { ProjectionFollower } from './projection-follower.js';
 import { RangeLock } from './range-lock.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Semaphore } from './semaphore.js';
+import { type VerifyResult, verifyMembers } from './verify-members.js';
 import { WriteTracker } from './write-tracker.js';
 
 /** Options of {@link VirtualUnit.open}. */
@@ -36,8 +37,10 @@ export interface VirtualUnitOptions {
   readonly store: EventStore;
   /** Opens and fingerprints members. */
   readonly access: MemberAccess;
-  /** Projection snapshots to start from. */
-  readonly snapshots?: SnapshotSource;
+  /** Projection snapshots to start from, and to save to while folding when it can save. */
+  readonly snapshots?: SnapshotSource & Partial<SnapshotSink>;
+  /** Save a snapshot after this many events (default 100,000). */
+  readonly snapshotEveryEvents?: number;
   /** How often to record MembersSynced while writes flow; default 1000 ms. */
   readonly syncIntervalMs?: number;
   /** Copies running at once (OpenVMS SHADOW_MAX_COPY); default 2. */
@@ -108,7 +111,14 @@ export class VirtualUnit {
     this.geometry = state.set.geometry;
     this.store = options.store;
     this.access = options.access;
-    this.follower = new ProjectionFollower(options.store, state);
+    const sink = options.snapshots;
+    this.follower = new ProjectionFollower(
+      options.store,
+      state,
+      sink?.save
+        ? { sink: sink as SnapshotSink, everyEvents: options.snapshotEveryEvents ?? 100_000 }
+        : undefined,
+    );
     this.nextPosition = state.set.position + 1;
     this.tracker.skip(state.set.position);
     this.syncedPosition = state.set.synced?.position ?? -1;
@@ -265,6 +275,13 @@ export class VirtualUnit {
     if (!copy) throw new CommandRejectedError(`no copy is running to ${m.id}`);
     copy.abort = reason;
     return copy.done;
+  }
+
+  /** Compare every valid member, block by block, under the range locks (online). */
+  async verify(onProgress?: (chunksDone: number, chunks: number) => void): Promise<VerifyResult> {
+    this.assertOpen();
+    await this.mergeDone;
+    return verifyMembers(this.context(), onProgress);
   }
 
   /** DELETE/BITMAP: the member's next return is a full copy. */

@@ -9,6 +9,12 @@ export interface SnapshotSource {
   loadLatest(maxPosition: number): Promise<{ position: number; bytes: Uint8Array } | null>;
 }
 
+/** Where the engine saves projection snapshots. */
+export interface SnapshotSink {
+  /** Save the encoded state after event `position`. */
+  save(position: number, bytes: Uint8Array): Promise<void>;
+}
+
 /** Options of {@link stateAt}. */
 export interface StateAtOptions {
   /** Snapshots to start from; without them the fold starts at position 0. */

@@ -1,15 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { ShadowlogError } from '../../domain/errors.js';
+import { registerBench } from './commands/bench.js';
+import { registerCreate } from './commands/create.js';
+import { registerDemo } from './commands/demo.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerMaintenance } from './commands/maintenance.js';
+import { registerMembership } from './commands/membership.js';
+import { registerServe } from './commands/serve.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-
-/** Raised by commands that are planned in DESIGN.md but not built yet. */
-class NotAvailableError extends Error {}
-
-function planned(name: string): () => never {
-  return () => {
-    throw new NotAvailableError(`'shadowlog ${name}' is not yet available in this version`);
-  };
-}
 
 /** Build the command tree. Exported for tests. */
 export function buildProgram(): Command {
@@ -21,37 +19,16 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output: one JSON document on stdout')
     .option('--debug', 'print stack traces on errors')
     .showHelpAfterError()
-    .exitOverride();
-  program.command('create <set>').description('create a shadow set').action(planned('create'));
-  program.command('serve <set>').description('serve a set over NBD and HTTP').action(planned('serve'));
-  program
-    .command('dismount <set> <member>')
-    .description('take a member out of the set')
-    .action(planned('dismount'));
-  program
-    .command('mount <set> <member>')
-    .description('return a member (minicopy or full copy)')
-    .action(planned('mount'));
-  program
-    .command('show <set>')
-    .description('members, bitmaps, position; --at for time travel')
-    .action(planned('show'));
-  program.command('audit <set>').description('exact LBN ranges written in a window').action(planned('audit'));
-  program.command('explain <set>').description('why each copy did what it did').action(planned('explain'));
-  program
-    .command('replay <set>')
-    .description('rebuild every projection from a log')
-    .action(planned('replay'));
-  program.command('verify <set>').description('compare all valid members').action(planned('verify'));
-  program.command('log').description('log maintenance').command('check <set>').action(planned('log check'));
-  program
-    .command('demo')
-    .description('the whole minicopy workflow on a temporary set')
-    .action(planned('demo'));
-  program
-    .command('bench <suite>')
-    .description('run a benchmark suite (log, write-path, copy, nbd, all)')
-    .action(planned('bench'));
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  registerCreate(program);
+  registerServe(program);
+  registerMembership(program);
+  registerInspect(program);
+  registerMaintenance(program);
+  registerDemo(program);
+  registerBench(program);
+  for (const command of program.commands) command.exitOverride();
   return program;
 }
 
@@ -61,15 +38,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const debug = argv.includes('--debug');
   try {
     await program.parseAsync(argv as string[]);
-    return EXIT.ok;
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version exit with 0; commander already printed the message.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    }
-    if (error instanceof NotAvailableError) {
-      process.stderr.write(`shadowlog: ${error.message}\n`);
-      return EXIT.notAvailable;
     }
     if (error instanceof ShadowlogError) {
       process.stderr.write(`shadowlog: ${error.message}\n`);

@@ -282,7 +282,8 @@ export class NbdConnection {
         break;
       case 'data':
         if (!structured) {
-          parts.push(encodeSimpleReply(cookie, 0), outcome.data);
+          parts.push(encodeSimpleReply(cookie, 0));
+          if (outcome.data.length > 0) parts.push(outcome.data);
         } else if (outcome.data.length === 0) {
           parts.push(encodeNoneChunk(cookie));
         } else {

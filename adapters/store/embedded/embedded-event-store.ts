@@ -1,7 +1,12 @@
 import { promises as fs } from 'node:fs';
 import { InvalidArgumentError, IoError } from '../../../domain/errors.js';
 import type { RecordedEvent, ShadowEvent, WriteEventType } from '../../../domain/events.js';
-import type { AppendOptions, EventStore, ReadOptions, Subscription } from '../../../domain/ports/event-store.js';
+import type {
+  AppendOptions,
+  EventStore,
+  ReadOptions,
+  Subscription,
+} from '../../../domain/ports/event-store.js';
 import {
   DEFAULT_SUBSCRIPTION_LIMITS,
   type FeedListener,
@@ -15,8 +20,8 @@ import { refreshTail } from './follow-tail.js';
 import { GroupCommitWriter, type PendingAppend, type WriterStats } from './group-commit-writer.js';
 import type { LogState } from './log-state.js';
 import { openLog, type RecoveryReport } from './open-log.js';
-import { RecordCursor, type RecordVisitor } from './record-cursor.js';
 import { WRITE_RECORD_BYTES } from './record-codec.js';
+import { RecordCursor, type RecordVisitor } from './record-cursor.js';
 import { SEGMENT_HEADER_BYTES } from './segment-format.js';
 import { acquireWriteLock, type WriteLock } from './write-lock.js';
 
@@ -55,7 +60,13 @@ export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
 const MIB = 1024 * 1024;
 
-function positiveInteger(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+function positiveInteger(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const chosen = value ?? fallback;
   if (!(Number.isSafeInteger(chosen) && chosen >= min && chosen <= max)) {
     throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
@@ -64,7 +75,10 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 }
 
 /** Open (or create) the embedded log in `dir`. Runs recovery; see {@link EmbeddedEventStore.recovery}. */
-export async function openEmbeddedStore(dir: string, options: EmbeddedStoreOptions = {}): Promise<EmbeddedEventStore> {
+export async function openEmbeddedStore(
+  dir: string,
+  options: EmbeddedStoreOptions = {},
+): Promise<EmbeddedEventStore> {
   const readOnly = options.readOnly ?? false;
   const clock = options.clock ?? Date.now;
   const limits = {
@@ -187,7 +201,13 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   /** Segment files, in position order, with their committed records and bytes. */
-  segments(): readonly { name: string; firstPosition: number; records: number; bytes: number; sealed: boolean }[] {
+  segments(): readonly {
+    name: string;
+    firstPosition: number;
+    records: number;
+    bytes: number;
+    sealed: boolean;
+  }[] {
     return this.state.segments.map(({ name, firstPosition, records, bytes, sealed }) => ({
       name,
       firstPosition,
@@ -216,7 +236,9 @@ export class EmbeddedEventStore implements EventStore {
   /** See {@link EventStore.append}. Resolves after the fdatasync covering the events. */
   append(events: readonly ShadowEvent[], options: AppendOptions = {}): Promise<number> {
     if (this.writer === null) {
-      return Promise.reject(new InvalidArgumentError(`event log ${this.dir} is open read-only; appends need a writable open`));
+      return Promise.reject(
+        new InvalidArgumentError(`event log ${this.dir} is open read-only; appends need a writable open`),
+      );
     }
     return this.writer.append(events, options.expectedPosition);
   }
@@ -290,10 +312,18 @@ export class EmbeddedEventStore implements EventStore {
     batchSize: number,
   ): AsyncGenerator<readonly RecordedEvent[]> {
     await refreshTail(this.state);
-    yield* this.batches(from, Math.max(from, Math.min(to ?? this.state.nextPosition, this.state.nextPosition)), batchSize);
+    yield* this.batches(
+      from,
+      Math.max(from, Math.min(to ?? this.state.nextPosition, this.state.nextPosition)),
+      batchSize,
+    );
   }
 
-  private async *batches(from: number, to: number, batchSize: number): AsyncGenerator<readonly RecordedEvent[]> {
+  private async *batches(
+    from: number,
+    to: number,
+    batchSize: number,
+  ): AsyncGenerator<readonly RecordedEvent[]> {
     if (from >= to) return;
     const cursor = new RecordCursor(this.state, from, to);
     const collector = new BatchCollector();

@@ -67,10 +67,15 @@ export async function refreshTail(state: LogState): Promise<void> {
     }
     const found = await readSegmentHeader(state.dir, nextName!);
     if (last === undefined) {
-      if (found.header.firstPosition !== 0) throw corruptAt(found, 0, 'first segment does not start at position 0');
+      if (found.header.firstPosition !== 0)
+        throw corruptAt(found, 0, 'first segment does not start at position 0');
       state.streamId = found.header.streamId;
     } else if (found.header.streamId !== state.streamId) {
-      throw corruptAt(found, 0, `segment belongs to stream '${found.header.streamId}', the log to '${state.streamId}'`);
+      throw corruptAt(
+        found,
+        0,
+        `segment belongs to stream '${found.header.streamId}', the log to '${state.streamId}'`,
+      );
     }
     state.segments.push(segmentState(found, 0, SEGMENT_HEADER_BYTES, new SparseIndex(), false));
   }

@@ -75,7 +75,11 @@ export interface PendingAppend {
 }
 
 /** Called after each durable group with its first position, its appends and their recordedAt. */
-export type CommitListener = (firstPosition: number, appends: readonly PendingAppend[], recordedAt: number) => void;
+export type CommitListener = (
+  firstPosition: number,
+  appends: readonly PendingAppend[],
+  recordedAt: number,
+) => void;
 
 /** Bytes of the reusable encode buffer (batches larger than this allocate once). */
 const REUSED_BUFFER_BYTES = 1024 * 1024;
@@ -259,7 +263,10 @@ export class GroupCommitWriter {
       }
       let bytes = 0;
       let j = i;
-      while (j < accepted.length && (j === i || this.active.bytes + bytes + accepted[j]!.prepared.sizeBytes <= segmentBytes)) {
+      while (
+        j < accepted.length &&
+        (j === i || this.active.bytes + bytes + accepted[j]!.prepared.sizeBytes <= segmentBytes)
+      ) {
         bytes += accepted[j]!.prepared.sizeBytes;
         j++;
       }
@@ -274,7 +281,11 @@ export class GroupCommitWriter {
   }
 
   /** Encode, write and fdatasync appends that all go to the active segment, then publish them. */
-  private async writeGroup(items: readonly PendingAppend[], bytes: number, recordedAt: number): Promise<void> {
+  private async writeGroup(
+    items: readonly PendingAppend[],
+    bytes: number,
+    recordedAt: number,
+  ): Promise<void> {
     const segment = this.active;
     if (this.encodeBuffer.length < bytes) {
       if (bytes <= REUSED_BUFFER_BYTES * 4) this.encodeBuffer = Buffer.allocUnsafe(bytes);

@@ -1,13 +1,14 @@
 /**
  * The embedded event store: public API. See embedded-event-store.ts for the overview.
  */
-export type { WriterStats } from './group-commit-writer.js';
+
 export {
   DEFAULT_SEGMENT_BYTES,
   EmbeddedEventStore,
   type EmbeddedStoreOptions,
   openEmbeddedStore,
 } from './embedded-event-store.js';
+export type { WriterStats } from './group-commit-writer.js';
 export {
   checkLog,
   type LogCheckReport,
@@ -16,8 +17,8 @@ export {
   type TornTailReport,
 } from './log-check.js';
 export type { RecoveryReport } from './open-log.js';
-export type { RecordVisitor } from './record-cursor.js';
 export { WRITE_RECORD_BYTES } from './record-codec.js';
+export type { RecordVisitor } from './record-cursor.js';
 export {
   DEFAULT_SNAPSHOTS_KEPT,
   type LoadedSnapshot,

@@ -4,7 +4,12 @@ import { LogCorruptError } from '../../../domain/errors.js';
 import { ioError, readFileOrNull } from './durable-file.js';
 import { listLogDirectory } from './open-log.js';
 import { decodeEvent, KIND_JSON, recordKind } from './record-codec.js';
-import { decodeSegmentHeader, indexFileName, parseSegmentFileName, SEGMENT_HEADER_BYTES } from './segment-format.js';
+import {
+  decodeSegmentHeader,
+  indexFileName,
+  parseSegmentFileName,
+  SEGMENT_HEADER_BYTES,
+} from './segment-format.js';
 import { decodeIndexFile } from './segment-index.js';
 import { classifyTail, scanFrames } from './segment-scanner.js';
 
@@ -95,7 +100,8 @@ export async function checkLog(dir: string): Promise<LogCheckReport> {
     const name = names[i]!;
     const filePath = path.join(dir, name);
     const sealed = i < names.length - 1;
-    const corrupt = (offset: number, message: string) => corruptions.push({ segment: name, path: filePath, offset, message });
+    const corrupt = (offset: number, message: string) =>
+      corruptions.push({ segment: name, path: filePath, offset, message });
     let buf: Buffer;
     try {
       buf = await fs.readFile(filePath);
@@ -108,18 +114,30 @@ export async function checkLog(dir: string): Promise<LogCheckReport> {
     try {
       const header = decodeSegmentHeader(buf, filePath);
       headerCrc = header.headerCrc;
-      if (header.firstPosition !== first) throw new LogCorruptError(`header says first position ${header.firstPosition}`);
+      if (header.firstPosition !== first)
+        throw new LogCorruptError(`header says first position ${header.firstPosition}`);
       first = header.firstPosition;
       streamId ??= header.streamId;
-      if (header.streamId !== streamId) throw new LogCorruptError(`segment belongs to stream '${header.streamId}', the log to '${streamId}'`);
+      if (header.streamId !== streamId)
+        throw new LogCorruptError(`segment belongs to stream '${header.streamId}', the log to '${streamId}'`);
     } catch (error) {
       corrupt(0, (error as Error).message);
-      segments.push({ file: name, firstPosition: first, records: 0, bytes: buf.length, sealed, index: 'none' });
+      segments.push({
+        file: name,
+        firstPosition: first,
+        records: 0,
+        bytes: buf.length,
+        sealed,
+        index: 'none',
+      });
       expectedFirst = null;
       continue;
     }
     if (expectedFirst !== null && first !== expectedFirst) {
-      corrupt(0, `segment starts at position ${first} but the previous data ends before ${expectedFirst}: a segment is missing or damaged`);
+      corrupt(
+        0,
+        `segment starts at position ${first} but the previous data ends before ${expectedFirst}: a segment is missing or damaged`,
+      );
     }
     const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length);
     const tail = classifyTail(buf, scan, buf.length);
@@ -158,13 +176,32 @@ export async function checkLog(dir: string): Promise<LogCheckReport> {
       }
       if (index !== 'ok') warnings.push(`index of ${name} is ${index}; the next writable open rebuilds it`);
     } else if (indexBytes !== null) {
-      warnings.push(`stale index ${indexFileName(first)} beside the active segment; the next writable open removes it`);
+      warnings.push(
+        `stale index ${indexFileName(first)} beside the active segment; the next writable open removes it`,
+      );
     }
-    segments.push({ file: name, firstPosition: first, records: segmentRecords, bytes: buf.length, sealed, index });
+    segments.push({
+      file: name,
+      firstPosition: first,
+      records: segmentRecords,
+      bytes: buf.length,
+      sealed,
+      index,
+    });
     records += segmentRecords;
     expectedFirst = damaged ? null : first + segmentRecords;
   }
-  return { dir, ok: corruptions.length === 0, streamId, segments, records, bytes, tornTail, corruptions, warnings };
+  return {
+    dir,
+    ok: corruptions.length === 0,
+    streamId,
+    segments,
+    records,
+    bytes,
+    tornTail,
+    corruptions,
+    warnings,
+  };
 }
 
 /** First JSON record before `end` whose event fails its schema, or null. */

@@ -43,8 +43,14 @@ export interface LogState {
 }
 
 /** LogCorruptError naming a segment and a byte offset: the one format every corruption message uses. */
-export function corruptAt(segment: { readonly path: string }, offset: number, problem: string): LogCorruptError {
-  return new LogCorruptError(`event log corrupt: segment ${segment.path} at byte offset ${offset}: ${problem}`);
+export function corruptAt(
+  segment: { readonly path: string },
+  offset: number,
+  problem: string,
+): LogCorruptError {
+  return new LogCorruptError(
+    `event log corrupt: segment ${segment.path} at byte offset ${offset}: ${problem}`,
+  );
 }
 
 /** Index in `segments` of the segment holding `position` (binary search); -1 when before the first. */

@@ -216,10 +216,23 @@ export async function openLog(
       throw corruptAt(f, 0, `segment belongs to stream '${f.header.streamId}', the log to '${streamId}'`);
     }
   }
-  const noTorn = { truncated: false, segment: null, offset: 0, bytesDropped: 0, recordsDropped: 0, reason: null };
+  const noTorn = {
+    truncated: false,
+    segment: null,
+    offset: 0,
+    bytesDropped: 0,
+    recordsDropped: 0,
+    reason: null,
+  };
   if (found.length === 0) {
     if (readOnly) {
-      const state: LogState = { dir, streamId: streamId ?? '', segments: [], nextPosition: 0, lastRecordedAt: 0 };
+      const state: LogState = {
+        dir,
+        streamId: streamId ?? '',
+        segments: [],
+        nextPosition: 0,
+        lastRecordedAt: 0,
+      };
       return { state, recovery: { ...noTorn, indexesRebuilt: [], tempFilesRemoved, readOnly } };
     }
     if (streamId === undefined) throw new InvalidArgumentError(`creating event log ${dir} needs a streamId`);
@@ -229,7 +242,11 @@ export async function openLog(
   }
   assertDefined(streamId);
   if (found[0]!.header.firstPosition !== 0) {
-    throw corruptAt(found[0]!, 0, `first segment starts at position ${found[0]!.header.firstPosition}, not 0: earlier segments are missing`);
+    throw corruptAt(
+      found[0]!,
+      0,
+      `first segment starts at position ${found[0]!.header.firstPosition}, not 0: earlier segments are missing`,
+    );
   }
   const segments: SegmentState[] = [];
   const indexesRebuilt: string[] = [];

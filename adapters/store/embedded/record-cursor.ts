@@ -63,7 +63,10 @@ export class RecordCursor {
   private toSkip: number;
 
   constructor(state: LogState, from: number, to: number, windowBytes = DEFAULT_WINDOW_BYTES) {
-    assert(from >= 0 && from <= to && to <= state.nextPosition, `cursor range ${from}..${to} outside the log`);
+    assert(
+      from >= 0 && from <= to && to <= state.nextPosition,
+      `cursor range ${from}..${to} outside the log`,
+    );
     assert(state.segments.length > 0 && from < to, 'cursor over an empty range');
     this.state = state;
     this.to = to;
@@ -135,7 +138,13 @@ export class RecordCursor {
         const position = this.position + n;
         const recordedAt = buf.readDoubleLE(rel + 9);
         if (kind <= KIND_ZEROES_WRITTEN) {
-          visitor.onWrite(position, recordedAt, WRITE_TYPE_BY_KIND[kind]!, writeLbnOf(buf, rel), writeCountOf(buf, rel));
+          visitor.onWrite(
+            position,
+            recordedAt,
+            WRITE_TYPE_BY_KIND[kind]!,
+            writeLbnOf(buf, rel),
+            writeCountOf(buf, rel),
+          );
         } else {
           visitor.onEvent({ position, recordedAt, event: this.decodeJson(buf, rel, frameBytes) });
         }
@@ -163,12 +172,19 @@ export class RecordCursor {
   private async nextSegment(): Promise<void> {
     const segment = this.segment;
     if (segment.sealed && this.offset !== segment.bytes) {
-      throw corruptAt(segment, this.offset, `segment should end here after ${segment.records} records but is ${segment.bytes} bytes`);
+      throw corruptAt(
+        segment,
+        this.offset,
+        `segment should end here after ${segment.records} records but is ${segment.bytes} bytes`,
+      );
     }
     await this.close();
     this.segmentIndex++;
     const next = this.state.segments[this.segmentIndex];
-    assert(next !== undefined, `no segment after ${segment.name} although position ${this.position} < ${this.to}`);
+    assert(
+      next !== undefined,
+      `no segment after ${segment.name} although position ${this.position} < ${this.to}`,
+    );
     this.segment = next;
     this.offset = SEGMENT_HEADER_BYTES;
     this.recordIndex = 0;
@@ -181,7 +197,11 @@ export class RecordCursor {
     if (rel >= 0 && rel + RECORD_HEADER_BYTES <= this.windowLength) {
       const frameBytes = RECORD_HEADER_BYTES + readU32(this.window, rel + 4);
       if (frameBytes > MAX_RECORD_BYTES) {
-        throw corruptAt(this.segment, this.offset, frameProblem(checkFrame(this.window, rel, this.windowLength)));
+        throw corruptAt(
+          this.segment,
+          this.offset,
+          frameProblem(checkFrame(this.window, rel, this.windowLength)),
+        );
       }
       if (rel + frameBytes <= this.windowLength) return true;
       if (this.offset + frameBytes > this.segment.bytes) {
@@ -211,7 +231,11 @@ export class RecordCursor {
         done += bytesRead;
       }
       if (done < size) {
-        throw corruptAt(segment, this.offset + done, `segment file ends before its committed size of ${segment.bytes} bytes`);
+        throw corruptAt(
+          segment,
+          this.offset + done,
+          `segment file ends before its committed size of ${segment.bytes} bytes`,
+        );
       }
     } catch (error) {
       if ((error as { code?: string }).code === 'LOG_CORRUPT') throw error;

@@ -88,7 +88,12 @@ export function scanFrames(
 export function findValidFrameAfter(buf: Buffer, from: number, end: number): number {
   for (let off = from; off + RECORD_HEADER_BYTES < end; off++) {
     const bodyLength = readU32(buf, off + 4);
-    if (bodyLength < MIN_JSON_BODY_BYTES || bodyLength > MAX_BODY_BYTES || off + RECORD_HEADER_BYTES + bodyLength > end) continue;
+    if (
+      bodyLength < MIN_JSON_BODY_BYTES ||
+      bodyLength > MAX_BODY_BYTES ||
+      off + RECORD_HEADER_BYTES + bodyLength > end
+    )
+      continue;
     const kind = buf[off + 8]! & KIND_MASK;
     if (kind !== KIND_JSON && (kind < KIND_BLOCKS_WRITTEN || kind > KIND_ZEROES_WRITTEN)) continue;
     const frameBytes = checkFrame(buf, off, end);

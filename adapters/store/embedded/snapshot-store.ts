@@ -142,7 +142,10 @@ export class SnapshotStore {
       if (data === null) continue; // Pruned meanwhile.
       const problem = verify(data, position);
       if (problem === null) {
-        return { position, bytes: new Uint8Array(data.buffer, data.byteOffset + HEADER_BYTES, data.length - HEADER_BYTES) };
+        return {
+          position,
+          bytes: new Uint8Array(data.buffer, data.byteOffset + HEADER_BYTES, data.length - HEADER_BYTES),
+        };
       }
       this.warn({ file, position, reason: problem });
     }
@@ -192,11 +195,13 @@ function checksum(file: Buffer): number {
 
 /** Why a snapshot file is unusable, or null when it verifies. */
 function verify(data: Buffer, position: number): string | null {
-  if (data.length < HEADER_BYTES) return `truncated: ${data.length} bytes, less than its ${HEADER_BYTES}-byte header`;
+  if (data.length < HEADER_BYTES)
+    return `truncated: ${data.length} bytes, less than its ${HEADER_BYTES}-byte header`;
   if (!data.subarray(0, MAGIC.length).equals(MAGIC)) return 'magic missing: not a shadowlog snapshot';
   if (readU32(data, CRC_OFFSET) !== checksum(data)) return 'CRC32C mismatch';
   if (readU32(data, 8) !== FORMAT_VERSION) return `format version ${readU32(data, 8)} unknown`;
-  if (readU64(data, 12) !== position) return `header position ${readU64(data, 12)} differs from its file name`;
+  if (readU64(data, 12) !== position)
+    return `header position ${readU64(data, 12)} differs from its file name`;
   if (readU64(data, 20) !== data.length - HEADER_BYTES) return 'body length differs from the file size';
   return null;
 }

@@ -74,7 +74,9 @@ export async function acquireWriteLock(dir: string): Promise<WriteLock> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
         if (error instanceof LogLockedError) throw error;
-        throw new IoError(`cannot create lock file ${lockPath}: ${(error as Error).message}`, { cause: error });
+        throw new IoError(`cannot create lock file ${lockPath}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
     }
     const pid = await readPid(lockPath);
@@ -86,5 +88,7 @@ export async function acquireWriteLock(dir: string): Promise<WriteLock> {
     }
     await fs.rm(lockPath, { force: true });
   }
-  throw new LogLockedError(`event log ${dir}: could not take the lock file ${lockPath}; another process keeps taking it`);
+  throw new LogLockedError(
+    `event log ${dir}: could not take the lock file ${lockPath}; another process keeps taking it`,
+  );
 }

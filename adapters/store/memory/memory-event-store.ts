@@ -1,6 +1,11 @@
 import { InvalidArgumentError, IoError, WrongExpectedPositionError } from '../../../domain/errors.js';
 import { parseEvent, type RecordedEvent, type ShadowEvent } from '../../../domain/events.js';
-import type { AppendOptions, EventStore, ReadOptions, Subscription } from '../../../domain/ports/event-store.js';
+import type {
+  AppendOptions,
+  EventStore,
+  ReadOptions,
+  Subscription,
+} from '../../../domain/ports/event-store.js';
 import {
   DEFAULT_SUBSCRIPTION_LIMITS,
   type FeedListener,
@@ -93,7 +98,11 @@ export class MemoryEventStore implements EventStore {
     for (const listener of [...this.listeners]) listener.onClosed();
   }
 
-  private async *batches(from: number, to: number, batchSize: number): AsyncGenerator<readonly RecordedEvent[]> {
+  private async *batches(
+    from: number,
+    to: number,
+    batchSize: number,
+  ): AsyncGenerator<readonly RecordedEvent[]> {
     // Bounded by `to`, captured at the call.
     for (let start = from; start < to; start += batchSize) {
       yield this.events.slice(start, Math.min(to, start + batchSize));

@@ -29,15 +29,24 @@ export interface ReadRange {
  * Throws InvalidArgumentError for a negative or fractional position, `from > to`, or a batch
  * size outside 1..MAX_READ_BATCH. A range past the end is fine: it yields nothing.
  */
-export function checkReadRange(from: number, to: number | undefined, batchSize: number | undefined, end: number): ReadRange {
-  if (!isPosition(from)) throw new InvalidArgumentError(`read: from must be a non-negative integer, got ${from}`);
+export function checkReadRange(
+  from: number,
+  to: number | undefined,
+  batchSize: number | undefined,
+  end: number,
+): ReadRange {
+  if (!isPosition(from))
+    throw new InvalidArgumentError(`read: from must be a non-negative integer, got ${from}`);
   if (to !== undefined && !isPosition(to)) {
     throw new InvalidArgumentError(`read: to must be a non-negative integer, got ${to}`);
   }
-  if (to !== undefined && from > to) throw new InvalidArgumentError(`read: from (${from}) is after to (${to})`);
+  if (to !== undefined && from > to)
+    throw new InvalidArgumentError(`read: from (${from}) is after to (${to})`);
   const size = batchSize ?? DEFAULT_READ_BATCH;
   if (!(Number.isSafeInteger(size) && size >= 1 && size <= MAX_READ_BATCH)) {
-    throw new InvalidArgumentError(`read: batchSize must be an integer from 1 to ${MAX_READ_BATCH}, got ${batchSize}`);
+    throw new InvalidArgumentError(
+      `read: batchSize must be an integer from 1 to ${MAX_READ_BATCH}, got ${batchSize}`,
+    );
   }
   const clampedTo = Math.min(to ?? end, end);
   return { from, to: Math.max(from, clampedTo), batchSize: size };
@@ -45,12 +54,15 @@ export function checkReadRange(from: number, to: number | undefined, batchSize: 
 
 /** Check a subscription's start position. */
 export function checkSubscribeFrom(from: number): void {
-  if (!isPosition(from)) throw new InvalidArgumentError(`subscribe: from must be a non-negative integer, got ${from}`);
+  if (!isPosition(from))
+    throw new InvalidArgumentError(`subscribe: from must be a non-negative integer, got ${from}`);
 }
 
 /** Check an append's expected position, when given. */
 export function checkExpectedPosition(expected: number | undefined): void {
   if (expected !== undefined && !isPosition(expected)) {
-    throw new InvalidArgumentError(`append: expectedPosition must be a non-negative integer, got ${expected}`);
+    throw new InvalidArgumentError(
+      `append: expectedPosition must be a non-negative integer, got ${expected}`,
+    );
   }
 }

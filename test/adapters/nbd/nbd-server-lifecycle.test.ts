@@ -122,6 +122,23 @@ describe('NBD server lifecycle', () => {
     }
   });
 
+  it('graceful close promptly ends idle connections, in the handshake or in transmission', async () => {
+    const harness = await startHarness([{ name: 'vol', sizeBytes: 1 * MiB }]);
+    try {
+      const negotiating = await RawNbdClient.connect(harness.server.address.port);
+      await negotiating.greet();
+      const idle = await RawNbdClient.connect(harness.server.address.port);
+      await idle.go('vol', { structured: true, blockSize: true });
+      const started = Date.now();
+      await harness.server.close({ graceful: true });
+      await Promise.all([negotiating.closed(), idle.closed()]);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(harness.server.connections).toBe(0);
+    } finally {
+      await harness.close();
+    }
+  });
+
   it('graceful close is bounded by its timeout when the backend hangs', async () => {
     const harness = await startHarness([
       {

@@ -119,6 +119,18 @@ describe('NBD transmission', () => {
     }
   });
 
+  it('zero-length requests succeed without disconnecting (the spec leaves them unspecified)', async () => {
+    for (const open of [structured, simple]) {
+      const { c } = await open();
+      expect(await c.errorOf(NbdCommand.READ, 4096, 0)).toBe(0);
+      expect(await c.errorOf(NbdCommand.WRITE, 4096, 0)).toBe(0);
+      expect(await c.errorOf(NbdCommand.TRIM, 4096, 0)).toBe(0);
+      expect(await c.errorOf(NbdCommand.WRITE_ZEROES, 4096, 0)).toBe(0);
+      expect(await c.errorOf(NbdCommand.CACHE, 4096, 512)).toBe(0);
+      expect(await c.errorOf(NbdCommand.READ, 0, 512)).toBe(0);
+    }
+  });
+
   it('answers unknown commands and flags with EINVAL and keeps going', async () => {
     const { c } = await structured();
     expect(await c.errorOf(42, 0, 512)).toBe(NbdErrno.EINVAL);

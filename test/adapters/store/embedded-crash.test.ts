@@ -114,7 +114,9 @@ describe('embedded log under SIGKILL', () => {
           for (const ack of out.acks) {
             expect(ack.last, `${context}: acks in position order`).toBeGreaterThan(previous);
             previous = ack.last;
-            ack.events.forEach((event, i) => acked.set(ack.last - ack.events.length + 1 + i, event));
+            for (let i = 0; i < ack.events.length; i++) {
+              acked.set(ack.last - ack.events.length + 1 + i, ack.events[i]!);
+            }
             highestAck = Math.max(highestAck, ack.last);
           }
           // Even cycles recover here (writable open, cuts a torn tail); odd ones look
@@ -134,6 +136,21 @@ describe('embedded log under SIGKILL', () => {
                 if (expected !== undefined)
                   expect(recorded.event, `${context} position ${recorded.position}`).toEqual(expected);
               }
+              if (got.length !== highestAck + 1 - from)
+                console.log(
+                  'DEBUG',
+                  context,
+                  from,
+                  highestAck,
+                  got.length,
+                  got[0]?.position,
+                  got.at(-1)?.position,
+                  store.readOnly,
+                  store
+                    .segments()
+                    .map((s) => `${s.firstPosition}:${s.records}`)
+                    .join(' '),
+                );
               expect(got.length, context).toBe(highestAck + 1 - from);
             }
           } finally {

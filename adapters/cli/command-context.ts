@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { Output } from './output.js';
+import { resolveHome, type SetPaths, setPaths } from './set-home.js';
+
+/** What every command gets from the global options. */
+export interface CommandContext {
+  /** The home directory of sets. */
+  readonly home: string;
+  /** Where results go. */
+  readonly output: Output;
+  /** Paths of a set in this home. */
+  paths(set: string): SetPaths;
+}
+
+/** Build the context from a command's options merged with the global ones. */
+export function contextOf(command: Command): CommandContext {
+  const options = command.optsWithGlobals<{ home?: string; json?: boolean }>();
+  const home = resolveHome(options.home);
+  return {
+    home,
+    output: new Output(options.json === true),
+    paths: (set) => setPaths(home, set),
+  };
+}

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { SetPaths } from '../cli/set-home.js';
+
+/** What a running `shadowlog serve` tells other commands, in `<home>/<set>/server.json`. */
+export const serverInfoSchema = z.object({
+  pid: z.number().int().positive(),
+  http: z.string().min(1),
+  nbd: z.string().nullable(),
+  startedAt: z.string(),
+});
+export type ServerInfo = z.infer<typeof serverInfoSchema>;
+
+/** A fresh random control token. */
+export function newControlToken(): string {
+  return randomBytes(24).toString('hex');
+}
+
+/** Write the token (readable only by the owner) and server.json. */
+export async function publishServer(paths: SetPaths, info: ServerInfo, token: string): Promise<void> {
+  await writeFile(paths.token, `${token}\n`, { mode: 0o600 });
+  await writeFile(paths.serverInfo, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o644 });
+}
+
+/** Remove server.json and the token (on shutdown). */
+export async function withdrawServer(paths: SetPaths): Promise<void> {
+  await rm(paths.serverInfo, { force: true });
+  await rm(paths.token, { force: true });
+}
+
+/** The running server of a set, or null when none runs (a stale server.json of a dead pid is ignored). */
+export async function findServer(paths: SetPaths): Promise<{ info: ServerInfo; token: string } | null> {
+  let raw: string;
+  try {
+    raw = await readFile(paths.serverInfo, 'utf8');
+  } catch {
+    return null;
+  }
+  const parsed = serverInfoSchema.safeParse(safeJson(raw));
+  if (!parsed.success) return null;
+  try {
+    process.kill(parsed.data.pid, 0);
+  } catch {
+    return null;
+  }
+  try {
+    const token = (await readFile(paths.token, 'utf8')).trim();
+    return { info: parsed.data, token };
+  } catch {
+    return null;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * NBD benchmark: fio's nbd engine against three servers on the same disk.
+ *
+ *  (a) shadowlog's NBD server (started by the caller, so the bench does not depend on the engine);
+ *  (b) qemu-nbd exporting a 2-way QEMU quorum of two raw files — the nearest off-the-shelf
+ *      "mirror behind NBD". cache=writeback (page cache, like the other two), aio=threads;
+ *  (c) nbdkit's file plugin on one raw file — a single-copy floor.
+ *
+ * Workloads (time-bounded, `--output-format=json`): 4 KiB random write at QD16 and 1 MiB
+ * sequential write at QD16, over the whole export (its size is read from server (a) so all three
+ * work on the same amount of data).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+
+/** IOPS of one workload on the three servers. */
+export interface NbdBenchIops {
+  /** shadowlog's NBD server. */
+  readonly shadowlogIops: number;
+  /** qemu-nbd over a 2-way quorum of raw files. */
+  readonly qemuQuorumIops: number;
+  /** nbdkit file plugin, one raw file. */
+  readonly nbdkitFileIops: number;
+}
+
+/** Result of {@link runNbdBench}. */
+export interface NbdBenchResult {
+  readonly suite: 'nbd';
+  /** 4 KiB random write, QD16. */
+  readonly randwrite4k: NbdBenchIops;
+  /** 1 MiB sequential write, QD16. */
+  readonly seqwrite1m: NbdBenchIops;
+}
+
+/** A running shadowlog NBD server as seen by the bench. */
+export interface ShadowlogUnderTest {
+  /** NBD URI of the export, e.g. `nbd://127.0.0.1:10809/DSA1`. */
+  readonly uri: string;
+  /** Stop it. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link runNbdBench}. */
+export interface NbdBenchOptions {
+  /** Scratch directory; every server's files live here, so all use the same disk. */
+  readonly dir: string;
+  /** Start shadowlog serving NBD with its data under the given directory. */
+  readonly startShadowlog: (dir: string) => Promise<ShadowlogUnderTest>;
+  /** Short runs (3 s instead of 10 s per workload) for smoke tests. */
+  readonly quick?: boolean;
+}
+
+interface Workload {
+  readonly name: string;
+  readonly rw: string;
+  readonly blockSize: string;
+}
+
+const RANDWRITE_4K: Workload = { name: 'randwrite4k', rw: 'randwrite', blockSize: '4k' };
+const SEQWRITE_1M: Workload = { name: 'seqwrite1m', rw: 'write', blockSize: '1m' };
+const QUEUE_DEPTH = 16;
+/** Bound on waiting for a spawned server to accept connections. */
+const SERVER_START_TIMEOUT_MS = 15_000;
+
+function execTool(tool: string, args: readonly string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(tool, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${tool} failed: ${error.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** A free loopback TCP port (bound then released; good enough for a bench on one machine). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited early with code ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`server on port ${port} did not start within ${SERVER_START_TIMEOUT_MS} ms`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Spawn a server process, wait until it listens; returns its URI and a stopper. */
+async function spawnServer(
+  tool: string,
+  args: (port: number) => string[],
+  path: string,
+): Promise<ShadowlogUnderTest> {
+  const port = await freePort();
+  const child = spawn(tool, args(port), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (stderr.length < 16_384) stderr += chunk.toString();
+  });
+  try {
+    await waitForPort(port, child);
+  } catch (error) {
+    await stopChild(child);
+    throw new Error(`${tool}: ${(error as Error).message}\n${stderr}`);
+  }
+  return { uri: `nbd://127.0.0.1:${port}/${path}`, close: () => stopChild(child) };
+}
+
+async function exportSizeBytes(uri: string): Promise<number> {
+  const out = await execTool('nbdinfo', ['--size', uri], 30_000);
+  const size = Number(out.trim());
+  if (!Number.isSafeInteger(size) || size <= 0)
+    throw new Error(`nbdinfo --size ${uri} printed '${out.trim()}'`);
+  return size;
+}
+
+/** Run one fio workload against `uri` and return its write IOPS. */
+async function fioIops(uri: string, workload: Workload, runtimeSeconds: number): Promise<number> {
+  const stdout = await execTool(
+    'fio',
+    [
+      `--name=${workload.name}`,
+      '--ioengine=nbd',
+      `--uri=${uri}`,
+      `--rw=${workload.rw}`,
+      `--bs=${workload.blockSize}`,
+      `--iodepth=${QUEUE_DEPTH}`,
+      '--time_based',
+      `--runtime=${runtimeSeconds}`,
+      '--output-format=json',
+    ],
+    (runtimeSeconds + 60) * 1000,
+  );
+  // The nbd engine prints "fio: connected to NBD server" before the JSON report.
+  const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
+    jobs: Array<{ error: number; write: { iops: number } }>;
+  };
+  const job = report.jobs[0];
+  if (job?.error !== 0) throw new Error(`fio ${workload.name} on ${uri} failed (error ${job?.error})`);
+  return Math.round(job.write.iops);
+}
+
+async function measure(uri: string, runtimeSeconds: number): Promise<[number, number]> {
+  const random = await fioIops(uri, RANDWRITE_4K, runtimeSeconds);
+  const sequential = await fioIops(uri, SEQWRITE_1M, runtimeSeconds);
+  return [random, sequential];
+}
+
+/** Run the NBD benchmark (see the file comment). Needs fio, nbdinfo, qemu-nbd and nbdkit on PATH. */
+export async function runNbdBench(options: NbdBenchOptions): Promise<NbdBenchResult> {
+  const runtimeSeconds = options.quick ? 3 : 10;
+  await mkdir(options.dir, { recursive: true });
+
+  const shadowlogDir = join(options.dir, 'shadowlog');
+  await mkdir(shadowlogDir, { recursive: true });
+  const shadowlog = await options.startShadowlog(shadowlogDir);
+  let sizeBytes: number;
+  let shadowlogIops: [number, number];
+  try {
+    sizeBytes = await exportSizeBytes(shadowlog.uri);
+    shadowlogIops = await measure(shadowlog.uri, runtimeSeconds);
+  } finally {
+    await shadowlog.close();
+  }
+
+  const quorumFiles = [join(options.dir, 'quorum-0.raw'), join(options.dir, 'quorum-1.raw')];
+  const nbdkitFile = join(options.dir, 'nbdkit.raw');
+  for (const path of [...quorumFiles, nbdkitFile]) {
+    await rm(path, { force: true });
+    await writeFile(path, '');
+    await truncate(path, sizeBytes);
+  }
+  try {
+    const quorumOptions = [
+      'driver=quorum',
+      'vote-threshold=1',
+      'read-pattern=fifo',
+      ...quorumFiles.flatMap((path, i) => [
+        `children.${i}.driver=raw`,
+        `children.${i}.file.driver=file`,
+        `children.${i}.file.filename=${path}`,
+      ]),
+    ].join(',');
+    const qemu = await spawnServer(
+      'qemu-nbd',
+      (port) => [
+        '--persistent',
+        `--shared=${QUEUE_DEPTH}`,
+        '--bind=127.0.0.1',
+        `--port=${port}`,
+        '--cache=writeback',
+        '--aio=threads',
+        '--image-opts',
+        quorumOptions,
+      ],
+      '',
+    );
+    let qemuIops: [number, number];
+    try {
+      qemuIops = await measure(qemu.uri, runtimeSeconds);
+    } finally {
+      await qemu.close();
+    }
+
+    const nbdkit = await spawnServer(
+      'nbdkit',
+      (port) => [
+        '--foreground',
+        '--exit-with-parent',
+        '-i',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        'file',
+        `file=${nbdkitFile}`,
+      ],
+      '',
+    );
+    let nbdkitIops: [number, number];
+    try {
+      nbdkitIops = await measure(nbdkit.uri, runtimeSeconds);
+    } finally {
+      await nbdkit.close();
+    }
+
+    return {
+      suite: 'nbd',
+      randwrite4k: {
+        shadowlogIops: shadowlogIops[0],
+        qemuQuorumIops: qemuIops[0],
+        nbdkitFileIops: nbdkitIops[0],
+      },
+      seqwrite1m: {
+        shadowlogIops: shadowlogIops[1],
+        qemuQuorumIops: qemuIops[1],
+        nbdkitFileIops: nbdkitIops[1],
+      },
+    };
+  } finally {
+    for (const path of [...quorumFiles, nbdkitFile]) await rm(path, { force: true });
+  }
+}
