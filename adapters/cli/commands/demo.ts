@@ -126,7 +126,7 @@ export function registerDemo(program: Command): void {
               `  ${h} audit ${SET} --from ${dismount.position}            # exact LBN ranges written since the dismount`,
             );
             o.line(
-              `  ${h} explain ${SET} --chunk ${hotChunk}                 # which writes marked chunk ${hotChunk}`,
+              `  ${h} explain ${SET} --chunk ${markedChunk}                 # which writes marked chunk ${markedChunk}`,
             );
             o.line(`  ${h} replay ${SET}                           # rebuild every projection from the log`);
           });

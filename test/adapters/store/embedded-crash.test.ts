@@ -161,7 +161,7 @@ describe('embedded log under SIGKILL', () => {
         const all = await readEvents(store);
         for (const [position, event] of acked)
           expect(all[position]?.event, `position ${position}`).toEqual(event);
-        const next = await store.append(crashEvents(CYCLES, 0, 0));
+        const next = await store.append(crashEvents(CYCLES, 1, 0));
         expect(next).toBe(all.length);
         await store.close();
         const report = await checkLog(dir);
