@@ -51,8 +51,30 @@ describe.runIf(tools)('shadow set over NBD (real clients)', () => {
   }
 
   it('qemu-io patterns, write -z and discard land on both members, each write logged', async () => {
-    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 0xab 0 64k', '-c', 'write -P 0xcd 1M 4k', '-c', 'write -z 16k 8k', '-c', 'discard 1M 4k', uri]);
-    await run('qemu-io', ['-f', 'raw', '-c', 'read -P 0xab 0 16k', '-c', 'read -P 0 16k 8k', '-c', 'read -P 0xab 24k 40k', uri]);
+    await run('qemu-io', [
+      '-f',
+      'raw',
+      '-c',
+      'write -P 0xab 0 64k',
+      '-c',
+      'write -P 0xcd 1M 4k',
+      '-c',
+      'write -z 16k 8k',
+      '-c',
+      'discard 1M 4k',
+      uri,
+    ]);
+    await run('qemu-io', [
+      '-f',
+      'raw',
+      '-c',
+      'read -P 0xab 0 16k',
+      '-c',
+      'read -P 0 16k 8k',
+      '-c',
+      'read -P 0xab 24k 40k',
+      uri,
+    ]);
     for (const p of paths) {
       const bytes = await readFile(p);
       expect(bytes.subarray(0, 16384).every((x) => x === 0xab)).toBe(true);
@@ -62,7 +84,9 @@ describe.runIf(tools)('shadow set over NBD (real clients)', () => {
     await membersIdentical();
     const types = new Set<string>();
     for await (const batch of store.read(0)) for (const r of batch) types.add(r.event.type);
-    expect(types).toEqual(new Set(['ShadowSetCreated', 'BlocksWritten', 'ZeroesWritten', 'BlocksTrimmed', 'MembersSynced']));
+    expect(types).toEqual(
+      new Set(['ShadowSetCreated', 'BlocksWritten', 'ZeroesWritten', 'BlocksTrimmed', 'MembersSynced']),
+    );
   });
 
   it('qemu-img convert into the export and back out is byte-identical', async () => {
@@ -91,16 +115,46 @@ describe.runIf(tools)('shadow set over NBD (real clients)', () => {
 
   it('nbdinfo shows the size, flags and exactly the chunks marked after a minicopy dismount', async () => {
     const info = JSON.parse((await run('nbdinfo', ['--json', uri])).stdout) as {
-      exports: { 'export-size': number; can_multi_conn: boolean; can_fua: boolean; can_flush: boolean; can_trim: boolean; can_zero: boolean }[];
+      exports: {
+        'export-size': number;
+        can_multi_conn: boolean;
+        can_fua: boolean;
+        can_flush: boolean;
+        can_trim: boolean;
+        can_zero: boolean;
+      }[];
     };
-    expect(info.exports[0]).toMatchObject({ 'export-size': SIZE, can_multi_conn: true, can_fua: true, can_flush: true, can_trim: true, can_zero: true });
-    expect((await run('nbdinfo', ['--list', `nbd://127.0.0.1:${server.address.port}`])).stdout).toContain('DSA1');
+    expect(info.exports[0]).toMatchObject({
+      'export-size': SIZE,
+      can_multi_conn: true,
+      can_fua: true,
+      can_flush: true,
+      can_trim: true,
+      can_zero: true,
+    });
+    expect((await run('nbdinfo', ['--list', `nbd://127.0.0.1:${server.address.port}`])).stdout).toContain(
+      'DSA1',
+    );
     await unit.dismount('m2', 'minicopy');
     const chunk = 127 * 512;
     // Chunk 3, chunks 10-11 (a write across the boundary) and chunk 200.
-    await run('qemu-io', ['-f', 'raw', '-c', `write -P 1 ${3 * chunk + 512} 4k`, '-c', `write -P 2 ${11 * chunk - 1024} 2k`, '-c', `write -P 3 ${200 * chunk} 512`, uri]);
-    const contexts = JSON.parse((await run('nbdinfo', ['--json', uri])).stdout) as { exports: { contexts: string[] }[] };
-    expect(contexts.exports[0]!.contexts).toEqual(expect.arrayContaining(['base:allocation', 'qemu:dirty-bitmap:m2']));
+    await run('qemu-io', [
+      '-f',
+      'raw',
+      '-c',
+      `write -P 1 ${3 * chunk + 512} 4k`,
+      '-c',
+      `write -P 2 ${11 * chunk - 1024} 2k`,
+      '-c',
+      `write -P 3 ${200 * chunk} 512`,
+      uri,
+    ]);
+    const contexts = JSON.parse((await run('nbdinfo', ['--json', uri])).stdout) as {
+      exports: { contexts: string[] }[];
+    };
+    expect(contexts.exports[0]!.contexts).toEqual(
+      expect.arrayContaining(['base:allocation', 'qemu:dirty-bitmap:m2']),
+    );
     const map = (await run('nbdinfo', ['--map=qemu:dirty-bitmap:m2', '--json', uri])).stdout;
     const extents = JSON.parse(map) as { offset: number; length: number; type: number }[];
     const dirty = extents.filter((e) => (e.type & 1) === 1).map((e) => [e.offset / chunk, e.length / chunk]);
@@ -109,7 +163,10 @@ describe.runIf(tools)('shadow set over NBD (real clients)', () => {
       [10, 2],
       [200, 1],
     ]);
-    const base = JSON.parse((await run('nbdinfo', ['--map', '--json', uri])).stdout) as { length: number; type: number }[];
+    const base = JSON.parse((await run('nbdinfo', ['--map', '--json', uri])).stdout) as {
+      length: number;
+      type: number;
+    }[];
     expect(base.reduce((n, e) => n + e.length, 0)).toBe(SIZE);
     expect(base.every((e) => e.type === 0)).toBe(true);
     const handle = await unit.mount('m2', 'minicopy');
@@ -130,7 +187,9 @@ describe.runIf(tools)('shadow set over NBD (real clients)', () => {
       '--do_verify=1',
       '--output-format=json',
     ]);
-    const report = JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { jobs: { error: number }[] };
+    const report = JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as {
+      jobs: { error: number }[];
+    };
     expect(report.jobs[0]!.error).toBe(0);
     await membersIdentical();
   });
