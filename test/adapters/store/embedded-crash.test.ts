@@ -140,24 +140,10 @@ describe('embedded log under SIGKILL', () => {
               const got = await readEvents(store, from, highestAck + 1);
               for (const recorded of got) {
                 const expected = acked.get(recorded.position);
-                if (expected !== undefined)
+                if (expected !== undefined) {
                   expectSame(recorded.event, expected, `${context} position ${recorded.position}`);
+                }
               }
-              if (got.length !== highestAck + 1 - from)
-                console.log(
-                  'DEBUG',
-                  context,
-                  from,
-                  highestAck,
-                  got.length,
-                  got[0]?.position,
-                  got.at(-1)?.position,
-                  store.readOnly,
-                  store
-                    .segments()
-                    .map((s) => `${s.firstPosition}:${s.records}`)
-                    .join(' '),
-                );
               expect(got.length, context).toBe(highestAck + 1 - from);
             }
           } finally {
