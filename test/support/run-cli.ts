@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+/** The built `shadowlog` command. */
+export const SHADOWLOG_BIN = join(import.meta.dirname, '..', '..', 'bin', 'shadowlog.js');
+
+/** What a finished command printed and returned. */
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run `shadowlog` with arguments; resolves when it exits (bounded by `timeoutMs`). */
+export function shadowlog(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SHADOWLOG_BIN, ...args], {
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`shadowlog ${args.join(' ')} timed out\n${stderr}`));
+    }, options.timeoutMs ?? 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** `shadowlog ... --json`, parsed; fails with stderr when the exit code is not 0. */
+export async function shadowlogJson<T>(args: readonly string[]): Promise<T> {
+  const result = await shadowlog([...args, '--json']);
+  if (result.code !== 0)
+    throw new Error(`shadowlog ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** A `shadowlog serve` in the background. */
+export interface RunningServer {
+  readonly process: ChildProcess;
+  /** `nbd://127.0.0.1:PORT/SET` */
+  readonly uri: string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number>;
+}
+
+/** Start `shadowlog serve` on random ports; resolves once it serves. */
+export function serve(home: string, set: string): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [SHADOWLOG_BIN, '--home', home, 'serve', set, '--nbd', '127.0.0.1:0'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not start: ${stderr}`));
+    }, 30_000);
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const match = /NBD (nbd:\/\/\S+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve({
+          process: child,
+          uri: match[1]!.replace(/,$/, ''),
+          stop: async () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited ${code}: ${stderr}`));
+    });
+  });
+}
