@@ -185,6 +185,7 @@ describe.runIf(tools)('shadow set over NBD (real clients)', () => {
       '--size=16M',
       '--verify=crc32c',
       '--do_verify=1',
+      '--verify_state_save=0',
       '--output-format=json',
     ]);
     const report = JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as {

@@ -125,6 +125,7 @@ describe('embedded log under SIGKILL', () => {
           const delayMs = Math.floor(rand() * (mode === 'early' ? 300 : mode === 'tear' ? 30 : 120));
           const out = await runAndKill(dir, cycle, delayMs, mode);
           const context = `seed ${seed} cycle ${cycle} (${mode} kill after ${delayMs} ms)`;
+          console.log('TMPDEBUG', context, Date.now() % 100000, out.acks.length);
           if (out.ready !== null) {
             // Recovery in the child found everything acknowledged before.
             expect(out.ready.last, context).toBeGreaterThanOrEqual(highestAck);
@@ -166,8 +167,9 @@ describe('embedded log under SIGKILL', () => {
         }
         const store = await openEmbeddedStore(dir, { streamId: 'CRASH' });
         const all = await readEvents(store);
-        for (const [position, event] of acked)
+        acked.forEach((event, position) => {
           expectSame(all[position]?.event, event, `position ${position}`);
+        });
         const next = await store.append(crashEvents(CYCLES, 1, 0));
         expect(next).toBe(all.length);
         await store.close();
