@@ -39,12 +39,21 @@ export function snapshotsOf(paths: SetPaths, onWarning?: (message: string) => vo
   });
 }
 
+/** Engine options an operator sets on the command line. */
+export interface EngineTuning {
+  /** Copies running at once (SHADOW_MAX_COPY). */
+  readonly maxCopies?: number;
+  /** Copy bandwidth limit in MiB/s. */
+  readonly copyRateMiBps?: number;
+}
+
 /** Run `fn` with the set's engine open in this process (takes the writer lock). */
 export async function withEngine<T>(
   paths: SetPaths,
   home: string,
   fn: (unit: VirtualUnit, store: EmbeddedEventStore) => Promise<T>,
   onWarning?: (message: string) => void,
+  tuning: EngineTuning = {},
 ): Promise<T> {
   await requireSet(paths, home);
   const store = await openEmbeddedStore(paths.log, { streamId: paths.set });

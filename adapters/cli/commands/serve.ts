@@ -6,6 +6,7 @@ import { isLoopbackHost } from '../../nbd/nbd-server.js';
 import { startSetNbdServer } from '../../nbd/shadow-set-export.js';
 import { contextOf } from '../command-context.js';
 import { withEngine } from '../set-access.js';
+import { parseCount } from '../size-argument.js';
 
 /** Parse HOST:PORT. */
 export function parseHostPort(name: string, text: string): { host: string; port: number } {
