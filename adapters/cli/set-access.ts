@@ -67,6 +67,8 @@ export async function withEngine<T>(
       store,
       access: new FileMemberAccess(),
       snapshots: snapshotsOf(paths, onWarning),
+      maxConcurrentCopies: tuning.maxCopies,
+      copyRateMiBps: tuning.copyRateMiBps,
     });
     try {
       return await fn(unit, store);

@@ -86,6 +86,11 @@ export function registerServe(program: Command): void {
             }
           },
           (w) => ctx.output.note(w),
+          {
+            maxCopies: parseCount('--max-copies', options.maxCopies, 1),
+            copyRateMiBps:
+              options.copyRate === undefined ? undefined : parseCount('--copy-rate', options.copyRate, 1),
+          },
         );
       },
     );

@@ -9,7 +9,6 @@ import { haveTools } from '../nbd/nbd-harness.js';
 
 const run = promisify(execFile);
 const CHUNK = 127 * 512;
-const SIZE = 16 * 1024 * 1024;
 
 interface Show {
   set: string;
