@@ -29,10 +29,12 @@ export function registerServe(program: Command): void {
       '127.0.0.1:0',
     )
     .option('--allow-remote', 'allow a non-loopback NBD address (the NBD protocol has no authentication)')
+    .option('--max-copies <n>', 'copies running at once (OpenVMS SHADOW_MAX_COPY)', '2')
+    .option('--copy-rate <MiB/s>', 'copy bandwidth limit (default unlimited)')
     .action(
       async (
         set: string,
-        options: { nbd: string; http: string; allowRemote?: boolean },
+        options: { nbd: string; http: string; allowRemote?: boolean; maxCopies: string; copyRate?: string },
         command: Command,
       ) => {
         const ctx = contextOf(command);
