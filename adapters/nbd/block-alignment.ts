@@ -1,7 +1,7 @@
 import { IoError } from '../../domain/errors.js';
+import type { RangeLock } from '../../processes/range-lock.js';
 import { MIN_BLOCK_SIZE_BYTES } from './nbd-constants.js';
 import type { NbdExport, NbdWriteZeroesOptions } from './nbd-export.js';
-import type { RangeLock } from './range-lock.js';
 
 /**
  * Byte-granular I/O on a block backend.

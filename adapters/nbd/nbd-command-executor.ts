@@ -1,4 +1,5 @@
 import { IoError } from '../../domain/errors.js';
+import type { RangeLock } from '../../processes/range-lock.js';
 import { readBytes, trimBytes, writeBytes, zeroBytes } from './block-alignment.js';
 import { normalizeExtents } from './block-status.js';
 import {
@@ -14,7 +15,6 @@ import { describeError, nbdErrnoFor } from './nbd-error-mapping.js';
 import type { NbdExport, NbdExtent } from './nbd-export.js';
 import type { SelectedMetaContext } from './nbd-meta-contexts.js';
 import { type NbdRequest, operationOf } from './nbd-request.js';
-import type { RangeLock } from './range-lock.js';
 
 /** What executing a command needs. */
 export interface ExecutionContext {

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { RangeLock } from '../../processes/range-lock.js';
 import { InFlightBudget } from './in-flight-budget.js';
 import { type CommandOutcome, type ExecutionContext, executeCommand } from './nbd-command-executor.js';
 import {
@@ -33,7 +34,6 @@ import {
   type RequestRejection,
   validateRequest,
 } from './nbd-request.js';
-import type { RangeLock } from './range-lock.js';
 import { SocketReader } from './socket-reader.js';
 
 /** What a connection needs from its server. */

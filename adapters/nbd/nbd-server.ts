@@ -1,5 +1,6 @@
 import { type AddressInfo, BlockList, createServer, isIP, type Server, type Socket } from 'node:net';
 import { InvalidArgumentError } from '../../domain/errors.js';
+import { RangeLock } from '../../processes/range-lock.js';
 import { NbdConnection } from './nbd-connection.js';
 import {
   DEFAULT_GRACEFUL_CLOSE_TIMEOUT_MS,
@@ -10,7 +11,6 @@ import {
 import { describeError } from './nbd-error-mapping.js';
 import type { NbdExport } from './nbd-export.js';
 import { type NbdLog, safeLog } from './nbd-log.js';
-import { RangeLock } from './range-lock.js';
 
 /** Options of {@link startNbdServer}. */
 export interface NbdServerOptions {

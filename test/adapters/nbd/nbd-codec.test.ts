@@ -41,7 +41,7 @@ import {
   validateRequest,
 } from '../../../adapters/nbd/nbd-request.js';
 import { readUint64, writeUint64 } from '../../../adapters/nbd/nbd-wire.js';
-import { RangeLock } from '../../../adapters/nbd/range-lock.js';
+import { RangeLock } from '../../../processes/range-lock.js';
 import {
   CommandRejectedError,
   InvalidArgumentError,

@@ -63,7 +63,7 @@ async function runAndKill(dir: string, cycle: number, delayMs: number, mode: Kil
   const awaited = mode === 'tear' ? 'bulk\n' : '\n';
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', writerScript, dir, String(cycle), String(APPENDERS)],
+    ['--import', 'tsx', writerScript, dir, String(cycle), String(APPENDERS), mode === 'tear' ? '1' : '0'],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -82,9 +82,14 @@ async function runAndKill(dir: string, cycle: number, delayMs: number, mode: Kil
     setTimeout(kill, delayMs);
   } else {
     const started = Date.now();
-    // Bounded wait for `ready`: 10 s.
+    // Bounded wait for the awaited line: 10 s, then the cycle fails.
     while (!stdout.includes(awaited) && child.exitCode === null && Date.now() - started < 10_000) {
       await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    if (!stdout.includes(awaited)) {
+      kill();
+      await exited;
+      throw new Error(`writer never printed ${JSON.stringify(awaited)}: ${stderr}`);
     }
     setTimeout(kill, delayMs);
   }
@@ -125,7 +130,6 @@ describe('embedded log under SIGKILL', () => {
           const delayMs = Math.floor(rand() * (mode === 'early' ? 300 : mode === 'tear' ? 30 : 120));
           const out = await runAndKill(dir, cycle, delayMs, mode);
           const context = `seed ${seed} cycle ${cycle} (${mode} kill after ${delayMs} ms)`;
-          console.log('TMPDEBUG', context, Date.now() % 100000, out.acks.length);
           if (out.ready !== null) {
             // Recovery in the child found everything acknowledged before.
             expect(out.ready.last, context).toBeGreaterThanOrEqual(highestAck);
