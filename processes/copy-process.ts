@@ -7,18 +7,21 @@ import type { RateLimiter } from './rate-limiter.js';
 export interface CopyTuning {
   /** Largest I/O in bytes (whole chunks; at least one chunk). */
   readonly ioBytes: number;
-  /** I/Os in flight at once. */
+  /** Most I/Os in flight at once. */
   readonly inFlight: number;
+  /** Most bytes in flight at once: scattered single chunks get many small I/Os in flight, runs a few large ones. */
+  readonly inFlightBytes: number;
   /** Checkpoint after this many bytes... */
   readonly checkpointBytes: number;
   /** ...or this much time, whichever comes first. */
   readonly checkpointMs: number;
 }
 
-/** Default tuning: 1 MiB I/Os, 4 in flight, checkpoints every 16 MiB or 250 ms. */
+/** Default tuning: I/Os up to 1 MiB, up to 32 or 4 MiB in flight, checkpoints every 16 MiB or 250 ms. */
 export const DEFAULT_COPY_TUNING: CopyTuning = {
   ioBytes: 1024 * 1024,
-  inFlight: 4,
+  inFlight: 32,
+  inFlightBytes: 4 * 1024 * 1024,
   checkpointBytes: 16 * 1024 * 1024,
   checkpointMs: 250,
 };
@@ -141,6 +144,7 @@ export async function runCopy(
   };
 
   const pending = new Set<Promise<void>>();
+  let bytesInFlight = 0;
   let stopReason: string | null = null;
   let stopOutcome: CopyOutcome | null = null;
   // Bounded: each pass issues one unit or waits for one; units are finite (chunks of the volume).
@@ -161,17 +165,23 @@ export async function runCopy(
       const count = Math.min(unitChunks, run.first + run.count - first);
       const unit: Unit = { first, count, bytes: chunkRunBlocks(g, first, count) * g.blockSize, done: false };
       window.push(unit);
+      bytesInFlight += unit.bytes;
       const p = copyUnit(unit).then(
         () => {
           pending.delete(p);
+          bytesInFlight -= unit.bytes;
         },
         (error: unknown) => {
           pending.delete(p);
+          bytesInFlight -= unit.bytes;
           failure ??= error;
         },
       );
       pending.add(p);
-      if (pending.size >= tuning.inFlight) await Promise.race(pending);
+      // Bounded: at most `inFlight` units and `inFlightBytes` bytes (one unit always goes).
+      while (pending.size >= tuning.inFlight || (pending.size > 0 && bytesInFlight >= tuning.inFlightBytes)) {
+        await Promise.race(pending);
+      }
       advancePrefix();
       if (
         failure === null &&

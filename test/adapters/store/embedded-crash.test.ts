@@ -127,13 +127,12 @@ describe('embedded log under SIGKILL', () => {
         for (let cycle = 0; cycle < CYCLES; cycle++) {
           const draw = rand();
           const mode: KillMode = draw < 0.15 ? 'early' : draw < 0.4 ? 'tear' : 'running';
-          const delayMs = Math.floor(rand() * (mode === 'early' ? 300 : mode === 'tear' ? 30 : 120));
+          const delayMs = Math.floor(rand() * (mode === 'early' ? 300 : mode === 'tear' ? 40 : 120));
           const out = await runAndKill(dir, cycle, delayMs, mode);
           const context = `seed ${seed} cycle ${cycle} (${mode} kill after ${delayMs} ms)`;
           if (out.ready !== null) {
             // Recovery in the child found everything acknowledged before.
             expect(out.ready.last, context).toBeGreaterThanOrEqual(highestAck);
-            if (out.ready.recovery.truncated) truncations++;
           }
           let previous = -1;
           for (const ack of out.acks) {
@@ -181,7 +180,7 @@ describe('embedded log under SIGKILL', () => {
         expect(report.ok).toBe(true);
         expect(report.records).toBe(all.length + 1);
         console.log(
-          `crash test seed ${seed}: ${CYCLES} kills, ${ackedEvents} acknowledged events, ${all.length} in the log, ${report.segments.length} segments, ${truncations} torn tails cut`,
+          `crash test seed ${seed}: ${CYCLES} kills, ${ackedEvents} acknowledged events, ${all.length} in the log, ${report.segments.length} segments, ${truncations} torn tails found after a kill`,
         );
       } finally {
         await remove();
