@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { EventInvalidError, InvalidArgumentError, WrongExpectedPositionError } from '../domain/errors.js';
-import type { RecordedEvent, ShadowEvent } from '../domain/events.js';
-import type { EventStore, Subscription } from '../domain/ports/event-store.js';
+import type { ShadowEvent } from '../domain/events.js';
+import { subscribeContract } from './adapters/store/store-contract-subscribe.js';
+import {
+  batchSizes,
+  collect,
+  collectLater,
+  contractHarness,
+  created,
+  expectConsecutive,
+  type StoreUnderTest,
+} from './adapters/store/store-contract-support.js';
 import { numberedWrite, SAMPLE_EVENTS } from './fixtures/sample-events.js';
+
+export type { StoreUnderTest } from './adapters/store/store-contract-support.js';
 
 /**
  * The EventStore contract: every store implementation (memory, embedded, KurrentDB) runs this
@@ -11,86 +22,14 @@ import { numberedWrite, SAMPLE_EVENTS } from './fixtures/sample-events.js';
  * `factory` makes a fresh, empty store for each test. `reopen`, when given, must return a new
  * store over the same data; the suite closes the store before calling it and closes the
  * reopened one itself. `cleanup` releases everything (it must tolerate stores already closed).
+ * The subscription cases live in test/adapters/store/store-contract-subscribe.ts, the shared
+ * helpers in store-contract-support.ts beside it.
  */
-
-/** What a store factory returns. */
-export interface StoreUnderTest {
-  /** A fresh, empty store. */
-  readonly store: EventStore;
-  /** Open the same data again (after the suite closed `store`). */
-  readonly reopen?: () => Promise<EventStore>;
-  /** Release the store's resources (files, containers). */
-  readonly cleanup: () => Promise<void>;
-}
-
-/** Collect every event of a read. */
-async function collect(iterable: AsyncIterable<readonly RecordedEvent[]>): Promise<RecordedEvent[]> {
-  const out: RecordedEvent[] = [];
-  for await (const batch of iterable) for (const e of batch) out.push(e);
-  return out;
-}
-
-/** Collect a read started inside the promise, so that a store may reject bad arguments at the call or at the first batch. */
-async function collectLater(start: () => AsyncIterable<readonly RecordedEvent[]>): Promise<RecordedEvent[]> {
-  return collect(start());
-}
-
-/** Batch sizes of a read. */
-async function batchSizes(iterable: AsyncIterable<readonly RecordedEvent[]>): Promise<number[]> {
-  const sizes: number[] = [];
-  for await (const batch of iterable) sizes.push(batch.length);
-  return sizes;
-}
-
-/** Resolve once `predicate()` holds, polling; fails after `timeoutMs`. */
-async function until(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const started = Date.now();
-  while (!predicate()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** A subscription that records what it receives and checks order as it goes. */
-function recorder(store: EventStore, from: number, delayMs = 0) {
-  const received: RecordedEvent[] = [];
-  const batches: number[] = [];
-  const sub: Subscription = store.subscribe(from, async (batch) => {
-    batches.push(batch.length);
-    for (const e of batch) received.push(e);
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-  });
-  return { received, batches, sub };
-}
-
-function expectConsecutive(events: readonly RecordedEvent[], first: number): void {
-  for (let i = 0; i < events.length; i++) {
-    if (events[i]!.position !== first + i) {
-      throw new Error(`event ${i} has position ${events[i]!.position}, expected ${first + i}`);
-    }
-  }
-}
-
-const created = SAMPLE_EVENTS[0]!;
 
 /** Register the contract suite for one store implementation. */
 export function storeContract(name: string, factory: () => Promise<StoreUnderTest>): void {
-  async function withStore(body: (store: EventStore, ctx: StoreUnderTest) => Promise<void>): Promise<void> {
-    const ctx = await factory();
-    try {
-      await body(ctx.store, ctx);
-    } finally {
-      await ctx.store.close();
-      await ctx.cleanup();
-    }
-  }
-
-  async function seed(store: EventStore, n: number): Promise<ShadowEvent[]> {
-    const events = [created];
-    for (let i = 1; i < n; i++) events.push(numberedWrite(i));
-    await store.append(events);
-    return events;
-  }
+  const harness = contractHarness(factory);
+  const { withStore, seed } = harness;
 
   describe(`EventStore contract: ${name}`, () => {
     describe('append and read', () => {
@@ -359,133 +298,7 @@ export function storeContract(name: string, factory: () => Promise<StoreUnderTes
         }));
     });
 
-    describe('subscribe', () => {
-      it('from 0: catches up, then receives live appends in order, no gap, no duplicate', () =>
-        withStore(async (store) => {
-          await seed(store, 50);
-          const { received, sub } = recorder(store, 0);
-          for (let i = 50; i < 150; i++) await store.append([numberedWrite(i)]);
-          await Promise.all(Array.from({ length: 100 }, (_, i) => store.append([numberedWrite(150 + i)])));
-          await until(() => received.length >= 250, '250 events');
-          await sub.unsubscribe();
-          expect(received).toHaveLength(250);
-          expectConsecutive(received, 0);
-          expect(received.map((e) => e.event)).toEqual(
-            await collect(store.read(0)).then((a) => a.map((e) => e.event)),
-          );
-        }));
-
-      it('from the middle: starts exactly there', () =>
-        withStore(async (store) => {
-          await seed(store, 30);
-          const { received, sub } = recorder(store, 17);
-          await store.append([numberedWrite(30), numberedWrite(31)]);
-          await until(() => received.length >= 15, '15 events');
-          await sub.unsubscribe();
-          expect(received.map((e) => e.position)).toEqual(Array.from({ length: 15 }, (_, i) => 17 + i));
-        }));
-
-      it('from past the end: waits for that position', () =>
-        withStore(async (store) => {
-          await seed(store, 3);
-          const { received, sub } = recorder(store, 6);
-          for (let i = 3; i < 10; i++) await store.append([numberedWrite(i)]);
-          await until(() => received.length >= 4, '4 events');
-          await sub.unsubscribe();
-          expect(received.map((e) => e.position)).toEqual([6, 7, 8, 9]);
-        }));
-
-      it('appends racing with catch-up are neither lost nor duplicated', () =>
-        withStore(async (store) => {
-          await seed(store, 2000);
-          const { received, sub } = recorder(store, 0);
-          const appends: Promise<number>[] = [];
-          for (let i = 0; i < 500; i++) appends.push(store.append([numberedWrite(2000 + i)]));
-          await Promise.all(appends);
-          await until(() => received.length >= 2500, '2500 events');
-          await sub.unsubscribe();
-          expect(received).toHaveLength(2500);
-          expectConsecutive(received, 0);
-        }));
-
-      it('a slow subscriber still gets everything, in order, one batch at a time', () =>
-        withStore(async (store) => {
-          await seed(store, 10);
-          let inCallback = 0;
-          let overlapped = false;
-          const received: RecordedEvent[] = [];
-          const sub = store.subscribe(0, async (batch) => {
-            inCallback++;
-            if (inCallback > 1) overlapped = true;
-            await new Promise((resolve) => setTimeout(resolve, 3));
-            for (const e of batch) received.push(e);
-            inCallback--;
-          });
-          // Many more live batches than the queue bound of the test stores: forces the
-          // subscriber to fall back to reading.
-          for (let round = 0; round < 30; round++) {
-            await Promise.all(
-              Array.from({ length: 40 }, (_, i) => store.append([numberedWrite(round * 40 + i)])),
-            );
-          }
-          await until(() => received.length >= 1210, '1210 events');
-          await sub.unsubscribe();
-          expect(overlapped).toBe(false);
-          expect(received).toHaveLength(1210);
-          expectConsecutive(received, 0);
-        }));
-
-      it('unsubscribe stops delivery and resolves done', () =>
-        withStore(async (store) => {
-          await seed(store, 5);
-          const { received, sub } = recorder(store, 0);
-          await until(() => received.length >= 5, '5 events');
-          await sub.unsubscribe();
-          await sub.done;
-          await store.append([numberedWrite(5), numberedWrite(6)]);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          expect(received).toHaveLength(5);
-        }));
-
-      it('unsubscribe waits for the batch being delivered', () =>
-        withStore(async (store) => {
-          await seed(store, 5);
-          let finished = false;
-          let started = false;
-          const sub = store.subscribe(0, async () => {
-            started = true;
-            await new Promise((resolve) => setTimeout(resolve, 30));
-            finished = true;
-          });
-          await until(() => started, 'first callback');
-          await sub.unsubscribe();
-          expect(finished).toBe(true);
-        }));
-
-      it('a throwing callback ends the subscription: done rejects with its error', () =>
-        withStore(async (store) => {
-          await seed(store, 5);
-          let calls = 0;
-          const sub = store.subscribe(0, () => {
-            calls++;
-            throw new Error('projection bug');
-          });
-          await expect(sub.done).rejects.toThrow('projection bug');
-          await store.append([numberedWrite(5)]);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          expect(calls).toBe(1);
-          await sub.unsubscribe();
-        }));
-
-      it('closing the store ends subscriptions', () =>
-        withStore(async (store) => {
-          await seed(store, 5);
-          const { received, sub } = recorder(store, 0);
-          await until(() => received.length >= 5, '5 events');
-          await store.close();
-          await expect(sub.done).resolves.toBeUndefined();
-        }));
-    });
+    subscribeContract(harness);
 
     describe('lifecycle', () => {
       it('close lets pending appends finish, is idempotent, and later appends are refused', () =>

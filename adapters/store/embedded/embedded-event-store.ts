@@ -1,6 +1,11 @@
 import { promises as fs } from 'node:fs';
 import { InvalidArgumentError, IoError } from '../../../domain/errors.js';
-import type { RecordedEvent, ShadowEvent, WriteEventType } from '../../../domain/events.js';
+import {
+  EVENT_SCHEMA_VERSION,
+  type RecordedEvent,
+  type ShadowEvent,
+  type WriteEventType,
+} from '../../../domain/events.js';
 import type {
   AppendOptions,
   EventStore,
@@ -131,7 +136,7 @@ export async function openEmbeddedStore(
 class BatchCollector implements RecordVisitor {
   target: RecordedEvent[] = [];
   onWrite(position: number, recordedAt: number, type: WriteEventType, lbn: number, count: number): void {
-    this.target.push({ position, recordedAt, event: { type, v: 1, lbn, count } });
+    this.target.push({ position, recordedAt, event: { type, v: EVENT_SCHEMA_VERSION, lbn, count } });
   }
   onEvent(recorded: RecordedEvent): void {
     this.target.push(recorded);
@@ -153,6 +158,8 @@ export class EmbeddedEventStore implements EventStore {
   private readonly limits: SubscriptionLimits;
   private readonly feed: SubscriptionFeed;
   private closing: Promise<void> | null = null;
+  /** Tail refreshes of a read-only view run one at a time: each extends the shared state. */
+  private refreshing: Promise<void> = Promise.resolve();
 
   /** Use {@link openEmbeddedStore}. */
   constructor(
@@ -175,7 +182,7 @@ export class EmbeddedEventStore implements EventStore {
         this.listeners.add(listener);
         return () => this.listeners.delete(listener);
       },
-      poll: this.readOnly ? () => refreshTail(this.state) : undefined,
+      poll: this.readOnly ? () => this.refresh() : undefined,
     };
   }
 
@@ -264,7 +271,7 @@ export class EmbeddedEventStore implements EventStore {
     visitor: RecordVisitor,
     options: { readonly windowBytes?: number } = {},
   ): Promise<number> {
-    if (this.readOnly) await refreshTail(this.state);
+    if (this.readOnly) await this.refresh();
     const range = checkReadRange(from, to, 1, this.state.nextPosition);
     if (range.from >= range.to) return 0;
     const cursor = new RecordCursor(this.state, range.from, range.to, options.windowBytes);
@@ -287,7 +294,7 @@ export class EmbeddedEventStore implements EventStore {
 
   /** See {@link EventStore.lastPosition}. */
   async lastPosition(): Promise<number> {
-    if (this.readOnly) await refreshTail(this.state);
+    if (this.readOnly) await this.refresh();
     return this.state.nextPosition - 1;
   }
 
@@ -295,6 +302,13 @@ export class EmbeddedEventStore implements EventStore {
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
+  }
+
+  /** Bring a read-only view up to the writer's committed end (serialised). */
+  private refresh(): Promise<void> {
+    const run = this.refreshing.then(() => refreshTail(this.state));
+    this.refreshing = run.catch(() => undefined);
+    return run;
   }
 
   private async shutdown(): Promise<void> {
@@ -311,7 +325,7 @@ export class EmbeddedEventStore implements EventStore {
     to: number | undefined,
     batchSize: number,
   ): AsyncGenerator<readonly RecordedEvent[]> {
-    await refreshTail(this.state);
+    await this.refresh();
     yield* this.batches(
       from,
       Math.max(from, Math.min(to ?? this.state.nextPosition, this.state.nextPosition)),

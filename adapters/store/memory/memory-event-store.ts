@@ -84,6 +84,7 @@ export class MemoryEventStore implements EventStore {
   /** See {@link EventStore.subscribe}. */
   subscribe(from: number, onBatch: (batch: readonly RecordedEvent[]) => void | Promise<void>): Subscription {
     checkSubscribeFrom(from);
+    if (this.closed) throw new IoError('memory event store is closed');
     return startSubscription(this.feed, from, onBatch, this.limits);
   }
 

@@ -11,8 +11,10 @@ import { readEvents, tempDir } from './embedded-test-support.js';
  * Crash safety for real: a child process appends through group commit from many concurrent
  * appenders and prints every acknowledged position; the test SIGKILLs it at a random moment,
  * then checks that every acknowledged append is in the log, at its position, with its
- * content, and that the log opens and takes appends again. 50 cycles normally (~25 s);
- * SHADOWLOG_SOAK=1 runs 500.
+ * content, and that the log opens and takes appends again. A quarter of the kills target a
+ * ~48 MB append so that some land inside its write() and leave a real torn tail (a few per
+ * run). 50 cycles normally (~25 s); SHADOWLOG_SOAK=1 runs 500; SHADOWLOG_CRASH_SEED replays
+ * a run.
  */
 
 const here = path.dirname(fileURLToPath(import.meta.url));
