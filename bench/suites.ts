@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCopyBench } from './copy-bench.js';
+import { runLogBench } from './log-bench.js';
 import { runNbdBench } from './nbd-bench.js';
 import { startShadowlogForBench } from './shadowlog-under-test.js';
 import { runWritePathBench } from './write-path-bench.js';
@@ -21,6 +22,7 @@ async function inScratch<T>(dir: string | undefined, fn: (scratch: string) => Pr
 
 /** Every suite by name (`shadowlog bench <suite>`). */
 export const BENCH_SUITES: Record<string, BenchSuite> = {
+  log: (options) => inScratch(options.dir, (scratch) => runLogBench({ dir: scratch, quick: options.quick })),
   'write-path': runWritePathBench,
   copy: runCopyBench,
   nbd: (options) =>
