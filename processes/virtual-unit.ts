@@ -3,6 +3,7 @@ import {
   assert,
   CommandRejectedError,
   InvalidArgumentError,
+  InvariantViolationError,
   IoError,
   NotFoundError,
   OutOfRangeError,
@@ -20,7 +21,8 @@ import type { ShadowSetState } from '../domain/shadow-set-state.js';
 import { MinimergeBitmap } from '../projections/minimerge-bitmap.js';
 import type { ProjectedState } from '../projections/projected-state.js';
 import { currentState, type SnapshotSink, type SnapshotSource } from '../projections/state-at.js';
-import { type CopyResult, type CopyTuning, DEFAULT_COPY_TUNING, runCopy } from './copy-process.js';
+import { type CopyResult, type CopyTuning, DEFAULT_COPY_TUNING } from './copy-process.js';
+import { type CopyHandle, CopyScheduler } from './copy-scheduler.js';
 import { type MergeResult, runMerge } from './crash-merge.js';
 import type { EngineContext, ProgressUpdate } from './engine-context.js';
 import { IoBarrier } from './io-barrier.js';
@@ -55,16 +57,6 @@ export interface VirtualUnitOptions {
   readonly recover?: boolean;
 }
 
-/** A copy to a returning member, as started by {@link VirtualUnit.mount}. */
-export interface CopyHandle {
-  /** The returning member. */
-  readonly member: string;
-  /** Resolves with the CopyStarted event once the copy has a permit and has started. */
-  readonly started: Promise<RecordedEvent>;
-  /** Resolves when the copy run ends. */
-  readonly done: Promise<CopyResult>;
-}
-
 /** Options of a write. */
 export interface WriteOptions {
   /** Force unit access: the data is durable on every member before the write is acknowledged. */
@@ -78,6 +70,8 @@ export interface WriteOptions {
  * start and end, merge) drain in-flight writes first, so each write goes to exactly the
  * members the log says it went to. Copies and the crash merge run in the background.
  */
+export type { CopyHandle } from './copy-scheduler.js';
+
 export class VirtualUnit {
   /** Volume geometry. */
   readonly geometry: Geometry;
@@ -91,12 +85,9 @@ export class VirtualUnit {
   private readonly rangeLock = new RangeLock();
   private readonly barrier = new IoBarrier();
   private readonly controlMutex = new Semaphore(1);
-  private readonly copySlots: Semaphore;
   private readonly tracker = new WriteTracker();
-  private readonly rate: RateLimiter;
-  private readonly tuning: CopyTuning;
   private readonly logWrites: boolean;
-  private readonly copies = new Map<string, { abort: string | null; done: Promise<CopyResult> }>();
+  private readonly copies: CopyScheduler;
   private readonly background = new Set<Promise<unknown>>();
   private nextPosition: number;
   private syncedPosition: number;
@@ -122,9 +113,18 @@ export class VirtualUnit {
     this.nextPosition = state.set.position + 1;
     this.tracker.skip(state.set.position);
     this.syncedPosition = state.set.synced?.position ?? -1;
-    this.copySlots = new Semaphore(options.maxConcurrentCopies ?? 2);
-    this.rate = new RateLimiter(options.copyRateMiBps ? options.copyRateMiBps * 1024 * 1024 : null);
-    this.tuning = { ...DEFAULT_COPY_TUNING, ...options.copyTuning };
+    this.copies = new CopyScheduler(
+      this.context(),
+      {
+        attach: (member, device) => this.devices.set(member, device),
+        detach: (member) => this.devices.delete(member),
+        recordAbort: (member, reason) => this.recordAbort(member, reason),
+        recordedEvent: (position) => this.readEvent(position),
+      },
+      new RateLimiter(options.copyRateMiBps ? options.copyRateMiBps * 1024 * 1024 : null),
+      { ...DEFAULT_COPY_TUNING, ...options.copyTuning },
+      options.maxConcurrentCopies ?? 2,
+    );
     this.logWrites = options.logWrites ?? true;
   }
 
@@ -265,16 +265,13 @@ export class VirtualUnit {
       await device.close();
       throw error;
     }
-    return this.startCopy(m.id, device);
+    return this.copies.start(m.id, device);
   }
 
   /** Abort the running copy to `member`; it stays away, its bitmap kept. */
   async abortCopy(member: string, reason = 'aborted by operator'): Promise<CopyResult> {
     const m = resolveMember(this.follower.state.set, member);
-    const copy = this.copies.get(m.id);
-    if (!copy) throw new CommandRejectedError(`no copy is running to ${m.id}`);
-    copy.abort = reason;
-    return copy.done;
+    return this.copies.abort(m.id, reason);
   }
 
   /** Compare every valid member, block by block, under the range locks (online). */
@@ -293,10 +290,7 @@ export class VirtualUnit {
   /** Wait for every running copy and the merge to end. */
   async idle(): Promise<void> {
     await this.mergeDone;
-    // Bounded: copies only end; a finished copy is removed from the map.
-    for (let pass = 0; pass < 1000 && this.copies.size > 0; pass++) {
-      await Promise.all([...this.copies.values()].map((c) => c.done));
-    }
+    await this.copies.idle();
   }
 
   /**
@@ -307,7 +301,7 @@ export class VirtualUnit {
     if (this.closed) return;
     this.isClosing = true;
     if (this.syncTimer) clearInterval(this.syncTimer);
-    await Promise.allSettled([...this.copies.values()].map((c) => c.done));
+    await this.copies.idle();
     await this.mergeDone.catch(() => null);
     await Promise.allSettled([...this.background]);
     await this.barrier.runExclusive(async () => {
@@ -334,8 +328,8 @@ export class VirtualUnit {
       barrierShared: this.barrier.inFlight,
       rangeLocks: this.rangeLock.size,
       controlFree: this.controlMutex.free,
-      copySlotsFree: this.copySlots.free,
-      copies: [...this.copies.keys()],
+      copySlotsFree: this.copies.slotsFree,
+      copies: this.copies.members,
       background: this.background.size,
     };
   }
@@ -399,6 +393,12 @@ export class VirtualUnit {
       release?.();
       this.barrier.leaveShared();
     }
+  }
+
+  /** The recorded event at `position`. */
+  private async readEvent(position: number): Promise<RecordedEvent> {
+    for await (const batch of this.store.read(position, position + 1)) if (batch[0]) return batch[0];
+    throw new InvariantViolationError(`event at position ${position} is missing from the log`);
   }
 
   /** After a failed write on the last valid member: give copy targets the valid member's blocks. */
@@ -483,79 +483,7 @@ export class VirtualUnit {
     };
   }
 
-  private startCopy(member: string, device: BlockDevice): CopyHandle {
-    let resolveStarted!: (event: RecordedEvent) => void;
-    let rejectStarted!: (error: unknown) => void;
-    const started = new Promise<RecordedEvent>((resolve, reject) => {
-      resolveStarted = resolve;
-      rejectStarted = reject;
-    });
-    const entry = { abort: null as string | null, done: Promise.resolve(null as unknown as CopyResult) };
-    entry.done = this.copySlots.run(async () => {
-      let startedEvent: RecordedEvent;
-      try {
-        if (this.isClosing)
-          throw new ShadowlogError('COMMAND_REJECTED', 'engine closing; the copy starts at next open');
-        const m = this.follower.state.set.members.find((x) => x.id === member)!;
-        if (m.status === 'returning') {
-          startedEvent = (
-            await this.barrier.runExclusive(async () => {
-              // The target receives every write logged after CopyStarted: register it first.
-              this.devices.set(member, device);
-              try {
-                return await this.controlLocked({ type: 'StartCopy', member });
-              } catch (error) {
-                this.devices.delete(member);
-                throw error;
-              }
-            })
-          )[0]!;
-        } else {
-          // Resuming a copy after a restart: its CopyStarted is in the log.
-          this.devices.set(member, device);
-          startedEvent = {
-            position: m.copy!.position,
-            recordedAt: m.copy!.recordedAt,
-            event: {
-              type: 'CopyStarted',
-              v: 1,
-              member,
-              source: m.copy!.source,
-              kind: m.copy!.kind,
-              reason: m.copy!.reason,
-              chunks: m.copy!.plannedChunks,
-              bytes: m.copy!.plannedBytes,
-            },
-          };
-        }
-      } catch (error) {
-        rejectStarted(error);
-        await device.close();
-        this.copies.delete(member);
-        throw error;
-      }
-      resolveStarted(startedEvent);
-      try {
-        const result = await runCopy(this.context(), member, this.rate, this.tuning, () => entry.abort);
-        if (result.outcome === 'aborted') await this.finishAbort(member, result.reason ?? 'aborted');
-        if (result.outcome !== 'completed' && result.outcome !== 'failed') {
-          // Stopped or aborted: the member no longer receives writes from this engine.
-          if (result.outcome === 'aborted') {
-            this.devices.delete(member);
-            await device.close();
-          }
-        }
-        return result;
-      } finally {
-        this.copies.delete(member);
-      }
-    });
-    entry.done.catch(() => undefined);
-    this.copies.set(member, entry);
-    return { member, started, done: entry.done };
-  }
-
-  private async finishAbort(member: string, reason: string): Promise<void> {
+  private async recordAbort(member: string, reason: string): Promise<void> {
     await this.barrier.runExclusive(async () => {
       const m = resolveMember(this.follower.state.set, member);
       const device = this.devices.get(member);
@@ -677,7 +605,7 @@ export class VirtualUnit {
         (async () => {
           await this.mergeDone;
           const device = await this.access.open(path, this.geometry.blocks * 512);
-          await this.startCopy(id, device).done;
+          await this.copies.start(id, device).done;
         })(),
       );
     }

@@ -22,7 +22,12 @@ import {
 import { checkReadRange, checkSubscribeFrom, DEFAULT_READ_BATCH } from '../memory/store-arguments.js';
 import { ioError } from './durable-file.js';
 import { refreshTail } from './follow-tail.js';
-import { GroupCommitWriter, type PendingAppend, type WriterStats } from './group-commit-writer.js';
+import {
+  GroupCommitWriter,
+  type PendingAppend,
+  SEGMENT_APPEND_FLAGS,
+  type WriterStats,
+} from './group-commit-writer.js';
 import type { LogState } from './log-state.js';
 import { openLog, type RecoveryReport } from './open-log.js';
 import { WRITE_RECORD_BYTES } from './record-codec.js';
@@ -116,7 +121,7 @@ export async function openEmbeddedStore(
       const active = state.segments[state.segments.length - 1]!;
       let handle: fs.FileHandle;
       try {
-        handle = await fs.open(active.path, 'r+');
+        handle = await fs.open(active.path, SEGMENT_APPEND_FLAGS);
       } catch (error) {
         throw ioError('open segment', active.path, error);
       }

@@ -85,6 +85,12 @@ export type CommitListener = (
 const REUSED_BUFFER_BYTES = 1024 * 1024;
 
 /** Group-committing writer of one open log. */
+/**
+ * Flags of the segment the writer appends to: O_DSYNC makes each write durable on return,
+ * one thread-pool hop per batch instead of two (write, then fdatasync).
+ */
+export const SEGMENT_APPEND_FLAGS = fs.constants.O_RDWR | fs.constants.O_DSYNC;
+
 export class GroupCommitWriter {
   /** Counters. */
   readonly stats: WriterStats = {
@@ -310,7 +316,8 @@ export class GroupCommitWriter {
         if (bytesWritten <= 0) throw new Error('write made no progress');
         done += bytesWritten;
       }
-      await this.handle.datasync();
+      // The segment is open with O_DSYNC: each write returns once its data (and the file size)
+      // is durable, so no separate fdatasync round trip through the thread pool is needed.
     } catch (error) {
       throw ioError('append to', segment.path, error);
     }
@@ -346,7 +353,7 @@ export class GroupCommitWriter {
     );
     let handle: fs.FileHandle;
     try {
-      handle = await fs.open(created.path, 'r+');
+      handle = await fs.open(created.path, SEGMENT_APPEND_FLAGS);
     } catch (error) {
       throw ioError('open segment', created.path, error);
     }
