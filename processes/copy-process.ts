@@ -17,10 +17,14 @@ export interface CopyTuning {
   readonly checkpointMs: number;
 }
 
-/** Default tuning: I/Os up to 1 MiB, up to 32 or 4 MiB in flight, checkpoints every 16 MiB or 250 ms. */
+/**
+ * Default tuning: I/Os up to 1 MiB, up to 4 of them or 4 MiB in flight, checkpoints every
+ * 16 MiB or 250 ms. More I/Os in flight measured slower on 2 cores (the copies compete with
+ * the event loop for the CPU), so the bound is low.
+ */
 export const DEFAULT_COPY_TUNING: CopyTuning = {
   ioBytes: 1024 * 1024,
-  inFlight: 32,
+  inFlight: 4,
   inFlightBytes: 4 * 1024 * 1024,
   checkpointBytes: 16 * 1024 * 1024,
   checkpointMs: 250,
