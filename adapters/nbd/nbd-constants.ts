@@ -195,8 +195,11 @@ export const DEFAULT_MAX_IN_FLIGHT_BYTES_PER_CONNECTION = 64 * 1024 * 1024;
 export const MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION = 1024;
 /** Fixed cost charged per request so that zero-length requests still count against the byte budget. */
 export const REQUEST_OVERHEAD_BYTES = 64;
-/** Bytes the socket reader buffers ahead of the parser before it pauses the socket. */
-export const READER_HIGH_WATER_BYTES = 256 * 1024;
+/**
+ * Bytes the socket reader buffers ahead of the parser before it pauses the socket: a few 1 MiB
+ * writes, so pipelined large writes stream (256 KiB measured 553 vs 800 1 MiB writes/s here).
+ */
+export const READER_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 /** Reply bytes queued on a socket during the handshake before the server waits for the client to read. */
 export const HANDSHAKE_WRITE_HIGH_WATER_BYTES = 1024 * 1024;
 /** A client must finish option haggling within this time. */
