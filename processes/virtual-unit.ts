@@ -96,6 +96,8 @@ export class VirtualUnit {
   private closed = false;
   private syncTimer: NodeJS.Timeout | null = null;
   private mergeDone: Promise<MergeResult | null> = Promise.resolve(null);
+  /** Copies resumed at open; settles when each has ended. */
+  private resumed: Promise<unknown> = Promise.resolve();
 
   private constructor(options: VirtualUnitOptions, state: ProjectedState) {
     assert(state.set.geometry !== null, 'virtual unit opened on a log without ShadowSetCreated');
@@ -289,7 +291,8 @@ export class VirtualUnit {
 
   /** Wait for every running copy and the merge to end. */
   async idle(): Promise<void> {
-    await this.mergeDone;
+    await this.mergeDone.catch(() => null);
+    await this.resumed;
     await this.copies.idle();
   }
 
@@ -597,11 +600,12 @@ export class VirtualUnit {
     })();
     this.track(this.mergeDone);
     // Copies wait for the merge: a copy source must hold merged data.
+    const resumed: Promise<unknown>[] = [];
     for (const m of state.members) {
       if (m.status !== 'copying' && m.status !== 'returning') continue;
       const id = m.id;
       const path = m.path;
-      this.track(
+      resumed.push(
         (async () => {
           await this.mergeDone;
           const device = await this.access.open(path, this.geometry.blocks * 512);
@@ -609,6 +613,8 @@ export class VirtualUnit {
         })(),
       );
     }
+    this.resumed = Promise.allSettled(resumed);
+    this.track(this.resumed);
   }
 
   private async flushMembers(): Promise<void> {
