@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/build.global-setup.ts'],
+    globalSetup: ['test/build.global-setup.ts', 'test/container-runtime.global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores on the CI machines: more workers only add contention to fsync-bound tests.

@@ -228,7 +228,10 @@ function parseOptions(text: string, query: string | undefined): Record<string, s
     const value = pair.slice(eq + 1).trim();
     const key = OPTION_BY_FLAT_KEY.get(flat(rawKey));
     if (key === undefined) {
-      throw invalid(text, `unknown option '${rawKey}'; known options: ${Object.keys(OPTION_KINDS).join(', ')}`);
+      throw invalid(
+        text,
+        `unknown option '${rawKey}'; known options: ${Object.keys(OPTION_KINDS).join(', ')}`,
+      );
     }
     if (key in options) throw invalid(text, `option '${key}' is given twice`);
     options[key] = checkOptionValue(text, key, value);

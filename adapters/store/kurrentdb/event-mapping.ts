@@ -55,7 +55,9 @@ function where(streamName: string, revision: unknown): string {
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+  );
 }
 
 /**
@@ -66,7 +68,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function fromResolvedEvent(resolved: ResolvedEvent, streamName: string): RecordedEvent {
   const record = resolved.event;
   if (record === undefined) {
-    throw new EventInvalidError('', `a link to a deleted event ${where(streamName, resolved.link?.revision)}`);
+    throw new EventInvalidError(
+      '',
+      `a link to a deleted event ${where(streamName, resolved.link?.revision)}`,
+    );
   }
   const at = where(streamName, record.revision);
   if (!record.isJson || !isPlainObject(record.data)) {

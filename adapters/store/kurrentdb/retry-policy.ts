@@ -34,7 +34,14 @@ const TRANSIENT_GRPC_CODES = new Set([1, 4, 8, 14]);
 /** The client's error types for the same. */
 const TRANSIENT_TYPES = new Set(['unavailable', 'deadline-exceeded', 'timeout', 'not-leader', 'cancelled']);
 /** Node socket errors. */
-const TRANSIENT_SYSTEM_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+const TRANSIENT_SYSTEM_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
 
 /**
  * True if `error` may go away by repeating the call. The client reports connection trouble in
@@ -54,7 +61,13 @@ export function isTransient(error: unknown): boolean {
 
 /** A short description of an error for messages. */
 export function describeError(error: unknown): string {
-  const text = error instanceof Error ? error.message || error.name : String(error);
+  if (!(error instanceof Error)) return String(error);
+  const type = (error as { type?: unknown }).type;
+  // Errors from the client's native bridge carry only their class name as message.
+  if ((error.message === '' || error.message === error.name) && typeof type === 'string') {
+    return `${type.replace(/-/g, ' ')} (${error.name})`;
+  }
+  const text = error.message || error.name;
   // gRPC messages repeat the resolution log over several lines: keep the first.
   return text.split('\n')[0]!.trim();
 }
