@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { storeSettingFrom } from '../store/kurrentdb/index.js';
 import { Output } from './output.js';
 import { resolveHome, type SetPaths, setPaths } from './set-home.js';
 
@@ -14,11 +15,12 @@ export interface CommandContext {
 
 /** Build the context from a command's options merged with the global ones. */
 export function contextOf(command: Command): CommandContext {
-  const options = command.optsWithGlobals<{ home?: string; json?: boolean }>();
+  const options = command.optsWithGlobals<{ home?: string; json?: boolean; store?: string }>();
   const home = resolveHome(options.home);
+  const store = storeSettingFrom({ store: options.store, env: process.env }) ?? null;
   return {
     home,
     output: new Output(options.json === true),
-    paths: (set) => setPaths(home, set),
+    paths: (set) => setPaths(home, set, store),
   };
 }

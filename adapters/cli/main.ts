@@ -17,6 +17,10 @@ export function buildProgram(): Command {
     )
     .option('--home <dir>', 'where sets live (default $SHADOWLOG_HOME, else ./.shadowlog)')
     .option('--json', 'machine-readable output: one JSON document on stdout')
+    .option(
+      '--store <url>',
+      'keep the log in KurrentDB, e.g. kurrentdb://localhost:2113?tls=false (default $SHADOWLOG_STORE, else the embedded log)',
+    )
     .option('--debug', 'print stack traces on errors')
     .showHelpAfterError()
     .exitOverride()

@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import { NotFoundError } from '../../domain/errors.js';
+import { InvalidArgumentError, NotFoundError } from '../../domain/errors.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
 import { VirtualUnit } from '../../processes/virtual-unit.js';
 import { MinimergeBitmap } from '../../projections/minimerge-bitmap.js';
@@ -7,17 +7,18 @@ import { positionAtTime } from '../../projections/position-at-time.js';
 import type { ProjectedState } from '../../projections/projected-state.js';
 import { currentState, stateAt } from '../../projections/state-at.js';
 import { FileMemberAccess } from '../devices/file-member-access.js';
-import { type EmbeddedEventStore, openEmbeddedStore, SnapshotStore } from '../store/embedded/index.js';
+import { EmbeddedEventStore, openEmbeddedStore, SnapshotStore } from '../store/embedded/index.js';
+import { isKurrentDbConnectionString, openKurrentDbStore } from '../store/kurrentdb/index.js';
 import type { SetPaths } from './set-home.js';
 import type { PointArgument } from './size-argument.js';
 
 /** Snapshots kept per set: enough for fast time travel over a long history. */
 export const SNAPSHOTS_KEPT = 1000;
 
-/** Fail with a clear message unless the set's log exists. */
+/** Fail with a clear message unless the set exists (its log, or its home directory with --store). */
 export async function requireSet(paths: SetPaths, home: string): Promise<void> {
   try {
-    await access(paths.log);
+    await access(paths.store === null ? paths.log : paths.dir);
   } catch {
     throw new NotFoundError(
       `shadow set '${paths.set}' not found in ${home}: create it with 'shadowlog create ${paths.set} --size ... --member ... --member ...' or pass --home`,
@@ -26,9 +27,24 @@ export async function requireSet(paths: SetPaths, home: string): Promise<void> {
 }
 
 /** Open the set's log read-only: safe while a server appends to it. */
-export async function openSetReadOnly(paths: SetPaths, home: string): Promise<EmbeddedEventStore> {
+export async function openSetReadOnly(paths: SetPaths, home: string): Promise<EventStore> {
   await requireSet(paths, home);
+  if (paths.store !== null) return openSetStore(paths);
   return openEmbeddedStore(paths.log, { readOnly: true });
+}
+
+/**
+ * Open the set's log for writing: the embedded log (taking its writer lock), or the KurrentDB
+ * stream named after the set when `--store` names a server.
+ */
+export async function openSetStore(paths: SetPaths): Promise<EventStore> {
+  if (paths.store === null) return openEmbeddedStore(paths.log, { streamId: paths.set });
+  if (!isKurrentDbConnectionString(paths.store)) {
+    throw new InvalidArgumentError(
+      `--store '${paths.store}' is not a KurrentDB connection string: give kurrentdb://host:2113?tls=false, or omit --store for the embedded log`,
+    );
+  }
+  return openKurrentDbStore(paths.store, { setId: paths.set });
 }
 
 /** The set's snapshot store. */
@@ -51,14 +67,17 @@ export interface EngineTuning {
 export async function withEngine<T>(
   paths: SetPaths,
   home: string,
-  fn: (unit: VirtualUnit, store: EmbeddedEventStore) => Promise<T>,
+  fn: (unit: VirtualUnit, store: EventStore) => Promise<T>,
   onWarning?: (message: string) => void,
   tuning: EngineTuning = {},
 ): Promise<T> {
   await requireSet(paths, home);
-  const store = await openEmbeddedStore(paths.log, { streamId: paths.set });
+  const store = await openSetStore(paths);
   try {
-    if (store.recovery.recordsDropped > 0 || store.recovery.bytesDropped > 0) {
+    if (
+      store instanceof EmbeddedEventStore &&
+      (store.recovery.recordsDropped > 0 || store.recovery.bytesDropped > 0)
+    ) {
       onWarning?.(
         `log recovery: dropped a torn tail of ${store.recovery.bytesDropped} bytes (${store.recovery.recordsDropped} records)`,
       );

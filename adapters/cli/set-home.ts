@@ -18,6 +18,8 @@ export interface SetPaths {
   readonly serverInfo: string;
   /** The control API token (mode 0600). */
   readonly token: string;
+  /** KurrentDB connection string when the set's log lives there (`--store`); null for the embedded log. */
+  readonly store: string | null;
 }
 
 /** The home directory: `--home`, else $SHADOWLOG_HOME, else ./.shadowlog. */
@@ -26,7 +28,7 @@ export function resolveHome(option: string | undefined, env: NodeJS.ProcessEnv =
 }
 
 /** Paths of a set, checking its name. */
-export function setPaths(home: string, set: string): SetPaths {
+export function setPaths(home: string, set: string, store: string | null = null): SetPaths {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(set)) {
     throw new InvalidArgumentError(
       `set name '${set}' is invalid: use letters, digits, '.', '_' and '-' (up to 128), starting with a letter or digit`,
@@ -40,5 +42,6 @@ export function setPaths(home: string, set: string): SetPaths {
     snapshots: resolve(dir, 'snapshots'),
     serverInfo: resolve(dir, 'server.json'),
     token: resolve(dir, 'control.token'),
+    store,
   };
 }

@@ -1,12 +1,12 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CommandRejectedError } from '../../../domain/errors.js';
 import { VirtualUnit } from '../../../processes/virtual-unit.js';
 import { FileMemberAccess } from '../../devices/file-member-access.js';
 import { createSparseImage } from '../../devices/sparse-image.js';
-import { openEmbeddedStore } from '../../store/embedded/index.js';
 import { contextOf } from '../command-context.js';
+import { openSetStore } from '../set-access.js';
 import { parseCount, parseSize } from '../size-argument.js';
 
 /** `shadowlog create <set> --size S --member P --member P ... [--chunk-blocks N]` */
@@ -31,7 +31,7 @@ export function registerCreate(program: Command): void {
             ? undefined
             : parseCount('--chunk-blocks', options.chunkBlocks, 1);
         const members = options.member.map((m) => resolve(m));
-        if (await exists(paths.log)) {
+        if (await exists(paths.store === null ? paths.log : paths.dir)) {
           throw new CommandRejectedError(
             `shadow set '${set}' exists already in ${ctx.home}; pick another name or --home`,
           );
@@ -39,19 +39,26 @@ export function registerCreate(program: Command): void {
         if (members.length < 2 || members.length > 6) {
           throw new CommandRejectedError(`a shadow set has 2 to 6 members; ${members.length} --member given`);
         }
+        // Nothing is left behind when creation fails: no set directory, no new image files.
         const created: string[] = [];
-        for (const path of members) if (await createSparseImage(path, sizeBytes)) created.push(path);
         await mkdir(paths.dir, { recursive: true });
-        const store = await openEmbeddedStore(paths.log, { streamId: set });
         try {
-          await VirtualUnit.create(store, new FileMemberAccess(), {
-            setId: set,
-            blocks: sizeBytes / 512,
-            chunkBlocks,
-            memberPaths: members,
-          });
-        } finally {
-          await store.close();
+          const store = await openSetStore(paths);
+          try {
+            for (const path of members) if (await createSparseImage(path, sizeBytes)) created.push(path);
+            await VirtualUnit.create(store, new FileMemberAccess(), {
+              setId: set,
+              blocks: sizeBytes / 512,
+              chunkBlocks,
+              memberPaths: members,
+            });
+          } finally {
+            await store.close();
+          }
+        } catch (error) {
+          await rm(paths.dir, { recursive: true, force: true });
+          for (const path of created) await rm(path, { force: true });
+          throw error;
         }
         const document = {
           set,

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { formatCount } from '../../../domain/copy-planning.js';
-import { NotFoundError } from '../../../domain/errors.js';
+import { InvalidArgumentError, NotFoundError } from '../../../domain/errors.js';
 import type { VerifyResult } from '../../../processes/verify-members.js';
 import { initialProjectedState, projectBatch } from '../../../projections/projected-state.js';
 import { summarise } from '../../../projections/set-summary.js';
@@ -10,7 +10,7 @@ import { contextOf } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
 import { table } from '../output.js';
 import { ProgressReporter } from '../progress-reporter.js';
-import { minimergeAt, requireSet, resolvePoint, withEngine } from '../set-access.js';
+import { minimergeAt, openSetReadOnly, requireSet, resolvePoint, withEngine } from '../set-access.js';
 import { parsePoint } from '../size-argument.js';
 import { serverClient } from './membership.js';
 
@@ -25,12 +25,14 @@ export function registerMaintenance(program: Command): void {
       const ctx = contextOf(command);
       const paths = ctx.paths(set);
       const dir = options.log === undefined ? paths.log : resolve(options.log);
-      if (options.log === undefined) await requireSet(paths, ctx.home);
-      const store = await openEmbeddedStore(dir, { readOnly: true }).catch((error: unknown) => {
-        throw error instanceof NotFoundError
-          ? error
-          : new NotFoundError(`cannot open log ${dir}: ${(error as Error).message}`);
-      });
+      const store =
+        options.log === undefined
+          ? await openSetReadOnly(paths, ctx.home)
+          : await openEmbeddedStore(dir, { readOnly: true }).catch((error: unknown) => {
+              throw error instanceof NotFoundError
+                ? error
+                : new NotFoundError(`cannot open log ${dir}: ${(error as Error).message}`);
+            });
       try {
         const last = await store.lastPosition();
         const until =
@@ -134,6 +136,11 @@ export function registerMaintenance(program: Command): void {
       const ctx = contextOf(command);
       const paths = ctx.paths(set);
       await requireSet(paths, ctx.home);
+      if (paths.store !== null) {
+        throw new InvalidArgumentError(
+          'log check verifies the embedded log; a KurrentDB stream is checked by its server (omit --store)',
+        );
+      }
       const report = await checkLog(paths.log);
       ctx.output.result(report, () => {
         const o = ctx.output;

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,6 +212,27 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
       [['show', 'DSA1', '--at', '999999'], 2, /position 999999 is not in the log/],
       [['audit', 'DSA1', '--lbn', '9-3'], 2, /LBN range '9-3' is invalid/],
       [['frobnicate'], 2, /unknown command 'frobnicate'/],
+      [
+        ['--store', 'http://x', 'show', 'DSA1'],
+        2,
+        /--store 'http:\/\/x' is not a KurrentDB connection string/,
+      ],
+      [
+        [
+          '--store',
+          'kurrentdb://127.0.0.1:1?tls=false',
+          'create',
+          'K',
+          '--size',
+          '1M',
+          '--member',
+          join(home, 'k1.img'),
+          '--member',
+          join(home, 'k2.img'),
+        ],
+        7,
+        /KurrentDB at kurrentdb:\/\/127.0.0.1:1\?tls=false is unreachable.*docker compose up -d/,
+      ],
     ];
     for (const [args, code, message] of cases) {
       const result = await shadowlog([...h(), ...args]);
@@ -218,6 +240,9 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
       expect(result.stderr).toMatch(message);
       expect(result.stderr).not.toMatch(/\n\s+at /);
     }
+    // A failed create leaves nothing behind.
+    expect(existsSync(join(home, 'K'))).toBe(false);
+    expect(existsSync(join(home, 'k1.img'))).toBe(false);
     const debug = await shadowlog([...h(), '--debug', 'show', 'NOPE']);
     expect(debug.stderr).toMatch(/\n\s+at /);
   });

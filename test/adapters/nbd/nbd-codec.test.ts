@@ -41,7 +41,6 @@ import {
   validateRequest,
 } from '../../../adapters/nbd/nbd-request.js';
 import { readUint64, writeUint64 } from '../../../adapters/nbd/nbd-wire.js';
-import { RangeLock } from '../../../processes/range-lock.js';
 import {
   CommandRejectedError,
   InvalidArgumentError,
@@ -49,6 +48,7 @@ import {
   NotFoundError,
   OutOfRangeError,
 } from '../../../domain/errors.js';
+import { RangeLock } from '../../../processes/range-lock.js';
 import { encodeRequest, infoData, metaContextData } from './raw-nbd-client.js';
 
 const limits: RequestLimits = {
