@@ -35,7 +35,8 @@ export function registerBench(program: Command): void {
         ctx.output.line('| --- | --- | --- |');
         for (const r of results) {
           for (const [key, value] of flatten(r)) {
-            if (key !== 'suite') ctx.output.line(`| ${(r as { suite: string }).suite} | ${key} | ${value} |`);
+            if (key !== 'suite')
+              ctx.output.line(`| ${(r as { suite: string }).suite} | ${key} | ${formatValue(value)} |`);
           }
         }
       });
@@ -50,4 +51,9 @@ function flatten(value: object, prefix = ''): [string, unknown][] {
     else out.push([key, v]);
   }
   return out;
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value !== 'number' || Number.isInteger(value)) return String(value);
+  return Math.abs(value) >= 100 ? String(Math.round(value)) : value.toFixed(3);
 }
