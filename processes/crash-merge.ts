@@ -42,6 +42,17 @@ export async function runMerge(
   const buffer = new Uint8Array(unitChunks * chunkBytes);
   let done = 0;
   let bytes = 0;
+  // Bytes planned are known only at the end: merge chunks are whole except the clipped last one.
+  const report = (finished: boolean) =>
+    ctx.progress({
+      kind: 'merge',
+      member: merge.source,
+      chunksDone: done,
+      chunksPlanned: planned,
+      bytesDone: bytes,
+      bytesPlanned: finished ? bytes : 0,
+      finished,
+    });
   for (const run of chunks.runs()) {
     for (let first = run.first; first < run.first + run.count; first += unitChunks) {
       const count = Math.min(unitChunks, run.first + run.count - first);
@@ -73,15 +84,7 @@ export async function runMerge(
       }
       done += count;
       bytes += view.length;
-      ctx.progress({
-        kind: 'merge',
-        member: merge.source,
-        chunksDone: done,
-        chunksPlanned: planned,
-        bytesDone: bytes,
-        bytesPlanned: 0,
-        finished: false,
-      });
+      report(false);
     }
   }
   for (const m of ctx.state().members) {
@@ -90,14 +93,6 @@ export async function runMerge(
   }
   const durationMs = Math.round(performance.now() - startedMs);
   await ctx.control({ type: 'CompleteMerge', chunks: planned, durationMs }, { exclusive: true });
-  ctx.progress({
-    kind: 'merge',
-    member: merge.source,
-    chunksDone: done,
-    chunksPlanned: planned,
-    bytesDone: bytes,
-    bytesPlanned: bytes,
-    finished: true,
-  });
+  report(true);
   return { chunks: planned, bytes, durationMs };
 }

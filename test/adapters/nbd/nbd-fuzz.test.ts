@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../adapters/devices/seeded-random.js';
 import {
   NBD_OPTS_MAGIC,
   NBD_REQUEST_MAGIC,
@@ -26,17 +27,8 @@ const CONNECTION_TIMEOUT_MS = 3_000;
 /** Upper bound on connections, whatever happens to the counts. */
 const MAX_CONNECTIONS = 20_000;
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so a failure can be replayed from its seed. */
+const prng = seededRandom;
 
 class Fuzzer {
   constructor(private readonly random: () => number) {}
