@@ -21,6 +21,7 @@ const lbn = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const position = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const nonNegative = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const memberId = z.string().min(1).max(64);
+const host = z.string().min(1).max(128);
 
 /** What a member looked like when it left or came back: used to catch a member changed while away. */
 export const fingerprintSchema = z.object({
@@ -81,6 +82,8 @@ export const copyStartedSchema = z.object({
   reason: z.string().min(1).max(1000),
   chunks: nonNegative,
   bytes: nonNegative,
+  /** The host running the copy, on a set served by several hosts. */
+  host: host.optional(),
 });
 export const copyProgressedSchema = z.object({
   type: z.literal('CopyProgressed'),
@@ -129,6 +132,34 @@ export const mergeCompletedSchema = z.object({
   durationMs: nonNegative,
 });
 
+/** A host starts serving the set (several hosts share one stream). */
+export const hostJoinedSchema = z.object({ type: z.literal('HostJoined'), v, host });
+/** A host stops serving the set. */
+export const hostLeftSchema = z.object({ type: z.literal('HostLeft'), v, host });
+/** Phase one of a dismount on a set served by several hosts: every host must acknowledge. */
+export const memberDismountRequestedSchema = z.object({
+  type: z.literal('MemberDismountRequested'),
+  v,
+  member: memberId,
+  policy: dismountPolicySchema,
+  /** The host that asked. */
+  host,
+});
+/** A copy to `member` finished its pass: every host stalls its writes and acknowledges. */
+export const copyFinishingSchema = z.object({ type: z.literal('CopyFinishing'), v, member: memberId, host });
+/** What a host acknowledges in the multi-host protocols. */
+export const acknowledgementSchema = z.enum(['dismount-reads', 'dismount-writes', 'copy-finish']);
+export type Acknowledgement = z.infer<typeof acknowledgementSchema>;
+/** A host did what a protocol step asked of it. */
+export const hostAcknowledgedSchema = z.object({
+  type: z.literal('HostAcknowledged'),
+  v,
+  host,
+  member: memberId,
+  /** `dismount-reads`: it reads the leaving member no more; `dismount-writes`: its writes to it are drained; `copy-finish`: its writes are drained and stalled. */
+  step: acknowledgementSchema,
+});
+
 /** Every event of a shadow set stream. */
 export const shadowEventSchema = z.discriminatedUnion('type', [
   shadowSetCreatedSchema,
@@ -146,6 +177,11 @@ export const shadowEventSchema = z.discriminatedUnion('type', [
   membersSyncedSchema,
   mergeStartedSchema,
   mergeCompletedSchema,
+  hostJoinedSchema,
+  hostLeftSchema,
+  memberDismountRequestedSchema,
+  copyFinishingSchema,
+  hostAcknowledgedSchema,
 ]);
 
 export type ShadowEvent = z.infer<typeof shadowEventSchema>;

@@ -1,4 +1,4 @@
-import type { DismountPolicy, Fingerprint, MountPolicy } from './events.js';
+import type { Acknowledgement, DismountPolicy, Fingerprint, MountPolicy } from './events.js';
 
 /**
  * Commands to the shadow set decider. A command is a request; the decider turns it into
@@ -18,7 +18,12 @@ export type ShadowCommand =
   | DeleteBitmap
   | SyncMembers
   | StartMerge
-  | CompleteMerge;
+  | CompleteMerge
+  | JoinHost
+  | LeaveHost
+  | RequestDismount
+  | Acknowledge
+  | FinishCopy;
 
 /** Create a shadow set of 2–6 members of equal size. */
 export interface CreateSet {
@@ -75,6 +80,8 @@ export interface StartCopy {
   readonly member: string;
   /** Source member; the first valid member when omitted. */
   readonly source?: string;
+  /** The host that runs the copy, on a set served by several hosts. */
+  readonly host?: string;
 }
 
 /** Checkpoint of a running copy. */
@@ -151,4 +158,49 @@ export interface CompleteMerge {
   readonly chunks: number;
   /** Wall time of the merge. */
   readonly durationMs: number;
+}
+
+/** A host starts serving the set (sets served by several hosts). */
+export interface JoinHost {
+  readonly type: 'JoinHost';
+  /** Host name, unique among the hosts of the set. */
+  readonly host: string;
+}
+
+/** A host stops serving the set. */
+export interface LeaveHost {
+  readonly type: 'LeaveHost';
+  /** Host name. */
+  readonly host: string;
+}
+
+/** Phase one of a dismount on a set served by several hosts. */
+export interface RequestDismount {
+  readonly type: 'RequestDismount';
+  /** Member id or path. */
+  readonly member: string;
+  /** `minicopy` starts a write bitmap at the cut; `none` does not. */
+  readonly policy: DismountPolicy;
+  /** The host asking. */
+  readonly host: string;
+}
+
+/** A host acknowledges a step of a multi-host protocol. */
+export interface Acknowledge {
+  readonly type: 'Acknowledge';
+  /** Member id. */
+  readonly member: string;
+  /** The acknowledging host. */
+  readonly host: string;
+  /** What it acknowledges. */
+  readonly step: Acknowledgement;
+}
+
+/** The copy's pass is done: ask every host to drain and stall its writes for the last pass. */
+export interface FinishCopy {
+  readonly type: 'FinishCopy';
+  /** The copy target. */
+  readonly member: string;
+  /** The host running the copy. */
+  readonly host: string;
 }

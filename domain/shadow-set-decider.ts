@@ -2,6 +2,7 @@ import { planCopy } from './copy-planning.js';
 import { CommandRejectedError, InvalidArgumentError } from './errors.js';
 import { EVENT_SCHEMA_VERSION, type ShadowEvent } from './events.js';
 import { BLOCK_SIZE, checkRange, DEFAULT_CHUNK_BLOCKS, makeGeometry } from './geometry.js';
+import { checkCopyFinished, checkSecondPhase, decideMultiHost } from './multi-host-decider.js';
 import type { ShadowCommand } from './shadow-set-commands.js';
 import { type MemberState, type ShadowSetState, validMembers } from './shadow-set-state.js';
 
@@ -33,30 +34,12 @@ export function decide(command: ShadowCommand, state: ShadowSetState): ShadowEve
     }
     case 'DismountMember': {
       const m = resolveMember(state, command.member);
-      if (m.status !== 'valid') {
-        throw new CommandRejectedError(`dismount of ${m.id} refused: it is ${m.status}, not a valid member`);
+      if (state.hosts.length > 0 || m.status === 'leaving') {
+        checkSecondPhase(state, m);
+        const policy = m.leaving!.policy;
+        return [{ type: 'MemberDismounted', v, member: m.id, policy, fingerprint: command.fingerprint }];
       }
-      if (validMembers(state).length <= 1) {
-        throw new CommandRejectedError(
-          `dismount of ${m.id} refused: it is the last valid member of ${state.setId}; mount another member first`,
-        );
-      }
-      if (command.policy === 'minicopy' && state.merge !== null) {
-        throw new CommandRejectedError(
-          `dismount of ${m.id} with policy minicopy refused: ${state.setId} is merging (since position ${state.merge.position}); retry after the merge completes`,
-        );
-      }
-      const copying = state.members.find((o) => o.copy?.source === m.id);
-      if (copying) {
-        throw new CommandRejectedError(
-          `dismount of ${m.id} refused: it is the source of the copy to ${copying.id}; wait for the copy or abort it`,
-        );
-      }
-      if (state.merge?.source === m.id) {
-        throw new CommandRejectedError(
-          `dismount of ${m.id} refused: it is the source of the merge in progress`,
-        );
-      }
+      checkDismountable(state, m, command.policy);
       return [
         {
           type: 'MemberDismounted',
@@ -67,6 +50,17 @@ export function decide(command: ShadowCommand, state: ShadowSetState): ShadowEve
         },
       ];
     }
+    case 'JoinHost':
+    case 'LeaveHost':
+    case 'RequestDismount':
+    case 'Acknowledge':
+    case 'FinishCopy':
+      return decideMultiHost(
+        command,
+        state,
+        (name) => resolveMember(state, name),
+        (m, policy) => checkDismountable(state, m, policy),
+      );
     case 'RequestMount': {
       const m = resolveMember(state, command.member);
       if (m.status !== 'dismounted' && m.status !== 'failed') {
@@ -119,6 +113,7 @@ export function decide(command: ShadowCommand, state: ShadowSetState): ShadowEve
           reason: plan.reason,
           chunks: plan.chunks,
           bytes: plan.bytes,
+          ...(command.host === undefined ? {} : { host: command.host }),
         },
       ];
     }
@@ -148,6 +143,7 @@ export function decide(command: ShadowCommand, state: ShadowSetState): ShadowEve
     }
     case 'CompleteCopy': {
       const m = copyTarget(state, command.member, 'complete');
+      checkCopyFinished(state, m);
       return [
         {
           type: 'CopyCompleted',
@@ -221,6 +217,32 @@ export function decide(command: ShadowCommand, state: ShadowSetState): ShadowEve
       if (state.merge === null) throw new CommandRejectedError(`${state.setId} is not merging`);
       return [{ type: 'MergeCompleted', v, chunks: command.chunks, durationMs: command.durationMs }];
     }
+  }
+}
+
+/** Refuse a dismount the set cannot take: the member must be valid, not the last one, not a copy or merge source. */
+function checkDismountable(state: ShadowSetState, m: MemberState, policy: 'minicopy' | 'none'): void {
+  if (m.status !== 'valid') {
+    throw new CommandRejectedError(`dismount of ${m.id} refused: it is ${m.status}, not a valid member`);
+  }
+  if (validMembers(state).length <= 1) {
+    throw new CommandRejectedError(
+      `dismount of ${m.id} refused: it is the last valid member of ${state.setId}; mount another member first`,
+    );
+  }
+  if (policy === 'minicopy' && state.merge !== null) {
+    throw new CommandRejectedError(
+      `dismount of ${m.id} with policy minicopy refused: ${state.setId} is merging (since position ${state.merge.position}); retry after the merge completes`,
+    );
+  }
+  const copying = state.members.find((o) => o.copy?.source === m.id);
+  if (copying) {
+    throw new CommandRejectedError(
+      `dismount of ${m.id} refused: it is the source of the copy to ${copying.id}; wait for the copy or abort it`,
+    );
+  }
+  if (state.merge?.source === m.id) {
+    throw new CommandRejectedError(`dismount of ${m.id} refused: it is the source of the merge in progress`);
   }
 }
 

@@ -39,6 +39,8 @@ export interface ShadowSetState {
   synced: { position: number; eventPosition: number } | null;
   /** Write events folded so far (writes, trims and zeroes). */
   writeEvents: number;
+  /** Hosts serving the set (HostJoined, not yet HostLeft); empty for a single-host set. */
+  hosts: string[];
   /**
    * Bitmaps that application writes mark now (members away with a usable bitmap and no copy
    * running). Derived from `members`; kept as an array so the write fold is a plain loop.
@@ -69,6 +71,28 @@ export interface MemberState {
   mount: MountState | null;
   /** The copy running to this member. */
   copy: CopyState | null;
+  /** The two-phase dismount in progress, on a set served by several hosts. */
+  leaving: LeavingState | null;
+}
+
+/**
+ * A two-phase dismount: every host first stops reading the member (`dismount-reads`); at the
+ * last of those acknowledgements (the cut) writes stop reaching it and its bitmap starts; then
+ * every host drains its writes to it (`dismount-writes`) and MemberDismounted follows.
+ */
+export interface LeavingState {
+  /** Position of MemberDismountRequested. */
+  readonly requestPosition: number;
+  /** The requested policy. */
+  readonly policy: DismountPolicy;
+  /** The host that asked. */
+  readonly requester: string;
+  /** Hosts that read the member no more. */
+  readsAcked: string[];
+  /** Position after which no write reaches the member; null until every host acknowledged reads. */
+  cutPosition: number | null;
+  /** Hosts whose writes to the member are drained (after the cut). */
+  writesAcked: string[];
 }
 
 /** How and when a member left the set. */
@@ -127,6 +151,10 @@ export interface CopyState {
   nextChunk: number;
   /** Bytes copied at the last checkpoint. */
   bytesCopied: number;
+  /** The host running the copy on a set served by several hosts; null on a single host. */
+  readonly owner: string | null;
+  /** After CopyFinishing: the hosts whose writes are drained and stalled. */
+  finishing: { position: number; acked: string[] } | null;
 }
 
 /** A crash merge in progress. */
@@ -153,8 +181,14 @@ export function initialState(): ShadowSetState {
     merge: null,
     synced: null,
     writeEvents: 0,
+    hosts: [],
     marking: [],
   };
+}
+
+/** True once every host serving the set is in `acked`. */
+export function allHostsAcked(state: ShadowSetState, acked: readonly string[]): boolean {
+  return state.hosts.every((h) => acked.includes(h));
 }
 
 /** The member with this id, or undefined. */
@@ -177,8 +211,9 @@ function member(state: ShadowSetState, id: string, event: ShadowEvent): MemberSt
 function refreshMarking(state: ShadowSetState): void {
   state.marking = [];
   for (const m of state.members) {
-    if (m.bitmap && (m.status === 'dismounted' || m.status === 'returning'))
+    if (m.bitmap && (m.status === 'dismounted' || m.status === 'returning' || m.status === 'leaving')) {
       state.marking.push(m.bitmap.chunks);
+    }
   }
 }
 
@@ -207,6 +242,7 @@ function created(state: ShadowSetState, event: ShadowSetCreated, recorded: Recor
     noBitmapReason: null,
     mount: null,
     copy: null,
+    leaving: null,
   }));
 }
 
@@ -258,6 +294,24 @@ function evolveControl(state: ShadowSetState, event: ShadowEvent, recorded: Reco
   switch (event.type) {
     case 'MemberDismounted': {
       const m = member(state, event.member, event);
+      if (m.status === 'leaving') {
+        // Phase two of a multi-host dismount: the bitmap started at the cut and stays.
+        assert(
+          m.leaving !== null && m.leaving.cutPosition !== null && allHostsAcked(state, m.leaving.writesAcked),
+          `MemberDismounted of ${m.id} before every host drained its writes`,
+        );
+        setStatus(m, 'dismounted', position);
+        m.away = {
+          position,
+          recordedAt: recorded.recordedAt,
+          policy: event.policy,
+          fingerprint: event.fingerprint,
+          error: null,
+        };
+        m.mount = null;
+        m.leaving = null;
+        return;
+      }
       assert(m.status === 'valid', `MemberDismounted of ${m.id} in status ${m.status}`);
       setStatus(m, 'dismounted', position);
       m.away = {
@@ -310,6 +364,8 @@ function evolveControl(state: ShadowSetState, event: ShadowEvent, recorded: Reco
         chunksDone: 0,
         nextChunk: 0,
         bytesCopied: 0,
+        owner: event.host ?? null,
+        finishing: null,
       };
       return;
     }
@@ -393,8 +449,77 @@ function evolveControl(state: ShadowSetState, event: ShadowEvent, recorded: Reco
       assert(state.merge !== null, `MergeCompleted at position ${position} without MergeStarted`);
       state.merge = null;
       return;
+    case 'HostJoined':
+      if (!state.hosts.includes(event.host)) state.hosts.push(event.host);
+      return;
+    case 'HostLeft':
+      state.hosts = state.hosts.filter((h) => h !== event.host);
+      // The hosts left may all have acknowledged already.
+      for (const m of state.members) if (m.leaving) cutIfAllRead(state, m, position);
+      return;
+    case 'MemberDismountRequested': {
+      const m = member(state, event.member, event);
+      assert(m.status === 'valid', `MemberDismountRequested of ${m.id} in status ${m.status}`);
+      setStatus(m, 'leaving', position);
+      m.leaving = {
+        requestPosition: position,
+        policy: event.policy,
+        requester: event.host,
+        readsAcked: [],
+        cutPosition: null,
+        writesAcked: [],
+      };
+      return;
+    }
+    case 'CopyFinishing': {
+      const m = member(state, event.member, event);
+      assert(
+        m.copy !== null && m.copy.finishing === null,
+        `CopyFinishing for ${m.id} without a running copy`,
+      );
+      m.copy.finishing = { position, acked: [] };
+      return;
+    }
+    case 'HostAcknowledged': {
+      const m = member(state, event.member, event);
+      if (event.step === 'copy-finish') {
+        assert(m.copy?.finishing, `copy-finish acknowledgement for ${m.id} without CopyFinishing`);
+        if (!m.copy.finishing.acked.includes(event.host)) m.copy.finishing.acked.push(event.host);
+        return;
+      }
+      assert(m.leaving !== null, `${event.step} acknowledgement for ${m.id}, which is not leaving`);
+      if (event.step === 'dismount-reads') {
+        if (!m.leaving.readsAcked.includes(event.host)) m.leaving.readsAcked.push(event.host);
+        cutIfAllRead(state, m, position);
+      } else {
+        assert(m.leaving.cutPosition !== null, `dismount-writes acknowledgement for ${m.id} before the cut`);
+        if (!m.leaving.writesAcked.includes(event.host)) m.leaving.writesAcked.push(event.host);
+      }
+      return;
+    }
     default:
       assert(false, `unexpected event ${event.type} at position ${position}`);
+  }
+}
+
+/**
+ * At the last `dismount-reads` acknowledgement, the cut: writes after it no longer reach the
+ * member, so its write bitmap (policy minicopy) starts here, exact to the position.
+ */
+function cutIfAllRead(state: ShadowSetState, m: MemberState, position: number): void {
+  const leaving = m.leaving!;
+  if (leaving.cutPosition !== null || !allHostsAcked(state, leaving.readsAcked)) return;
+  leaving.cutPosition = position;
+  if (leaving.policy === 'minicopy') {
+    m.bitmap = {
+      sincePosition: position,
+      sinceTime: state.recordedAt,
+      chunks: new ChunkBitmap(state.geometry!.chunks),
+    };
+    m.noBitmapReason = null;
+  } else {
+    m.bitmap = null;
+    m.noBitmapReason = `no bitmap: dismounted with policy none at position ${position}`;
   }
 }
 
@@ -405,13 +530,22 @@ export function cloneState(state: ShadowSetState): ShadowSetState {
     away: m.away ? { ...m.away } : null,
     bitmap: m.bitmap ? { ...m.bitmap, chunks: m.bitmap.chunks.clone() } : null,
     mount: m.mount ? { ...m.mount } : null,
-    copy: m.copy ? { ...m.copy } : null,
+    copy: m.copy
+      ? {
+          ...m.copy,
+          finishing: m.copy.finishing ? { ...m.copy.finishing, acked: [...m.copy.finishing.acked] } : null,
+        }
+      : null,
+    leaving: m.leaving
+      ? { ...m.leaving, readsAcked: [...m.leaving.readsAcked], writesAcked: [...m.leaving.writesAcked] }
+      : null,
   }));
   const copy: ShadowSetState = {
     ...state,
     members,
     merge: state.merge ? { ...state.merge } : null,
     synced: state.synced ? { ...state.synced } : null,
+    hosts: [...state.hosts],
     marking: [],
   };
   refreshMarking(copy);

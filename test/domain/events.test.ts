@@ -30,11 +30,16 @@ const valid = [
   { type: 'MembersSynced', v: 1, position: 4 },
   { type: 'MergeStarted', v: 1, source: 'm1', chunks: 3, fromPosition: 5 },
   { type: 'MergeCompleted', v: 1, chunks: 3, durationMs: 9 },
+  { type: 'HostJoined', v: 1, host: 'a' },
+  { type: 'HostLeft', v: 1, host: 'a' },
+  { type: 'MemberDismountRequested', v: 1, member: 'm2', policy: 'none', host: 'a' },
+  { type: 'CopyFinishing', v: 1, member: 'm2', host: 'a' },
+  { type: 'HostAcknowledged', v: 1, host: 'b', member: 'm2', step: 'copy-finish' },
 ];
 
 describe('event catalogue', () => {
   it('has one schema per event of DESIGN.md and parses each', () => {
-    expect(EVENT_TYPES).toHaveLength(15);
+    expect(EVENT_TYPES).toHaveLength(20);
     expect(new Set(valid.map((e) => e.type))).toEqual(new Set(EVENT_TYPES));
     for (const event of valid) expect(parseEvent(structuredClone(event))).toEqual(event);
   });

@@ -1,0 +1,91 @@
+import { CommandRejectedError } from './errors.js';
+import { EVENT_SCHEMA_VERSION, type ShadowEvent } from './events.js';
+import type { Acknowledge, FinishCopy, JoinHost, LeaveHost, RequestDismount } from './shadow-set-commands.js';
+import { allHostsAcked, type MemberState, type ShadowSetState } from './shadow-set-state.js';
+
+const v = EVENT_SCHEMA_VERSION;
+
+/**
+ * Decisions of the multi-host protocols (a set served by several hosts through one stream):
+ * hosts joining and leaving, the two-phase dismount, and the cluster-wide stall that ends a
+ * copy. Acknowledgements are idempotent: a repeated one decides nothing.
+ */
+export function decideMultiHost(
+  command: JoinHost | LeaveHost | RequestDismount | Acknowledge | FinishCopy,
+  state: ShadowSetState,
+  resolve: (name: string) => MemberState,
+  checkDismount: (m: MemberState, policy: 'minicopy' | 'none') => void,
+): ShadowEvent[] {
+  switch (command.type) {
+    case 'JoinHost':
+      return state.hosts.includes(command.host) ? [] : [{ type: 'HostJoined', v, host: command.host }];
+    case 'LeaveHost':
+      return state.hosts.includes(command.host) ? [{ type: 'HostLeft', v, host: command.host }] : [];
+    case 'RequestDismount': {
+      requireHost(state, command.host);
+      const m = resolve(command.member);
+      checkDismount(m, command.policy);
+      return [
+        { type: 'MemberDismountRequested', v, member: m.id, policy: command.policy, host: command.host },
+      ];
+    }
+    case 'Acknowledge': {
+      requireHost(state, command.host);
+      const m = resolve(command.member);
+      if (command.step === 'copy-finish') {
+        if (!m.copy?.finishing) throw new CommandRejectedError(`no copy to ${m.id} is finishing`);
+        if (m.copy.finishing.acked.includes(command.host)) return [];
+      } else {
+        if (m.leaving === null) throw new CommandRejectedError(`${m.id} is not leaving`);
+        if (command.step === 'dismount-writes' && m.leaving.cutPosition === null) {
+          throw new CommandRejectedError(
+            `${m.id} has no cut yet: writes cannot be drained before every host stopped reading it`,
+          );
+        }
+        const acked = command.step === 'dismount-reads' ? m.leaving.readsAcked : m.leaving.writesAcked;
+        if (acked.includes(command.host)) return [];
+      }
+      return [{ type: 'HostAcknowledged', v, host: command.host, member: m.id, step: command.step }];
+    }
+    case 'FinishCopy': {
+      const m = resolve(command.member);
+      if (m.copy === null || m.copy.owner !== command.host) {
+        throw new CommandRejectedError(`${command.host} runs no copy to ${m.id}`);
+      }
+      if (m.copy.finishing !== null) return [];
+      return [{ type: 'CopyFinishing', v, member: m.id, host: command.host }];
+    }
+  }
+}
+
+/** On a set served by several hosts, a dismount is recorded only after every host drained its writes. */
+export function checkSecondPhase(state: ShadowSetState, m: MemberState): void {
+  if (m.status !== 'leaving' || m.leaving === null) {
+    throw new CommandRejectedError(
+      `dismount of ${m.id} refused: ${state.setId} is served by ${state.hosts.length} hosts; request the dismount first so every host can stop writing it`,
+    );
+  }
+  if (m.leaving.cutPosition === null || !allHostsAcked(state, m.leaving.writesAcked)) {
+    const waiting = state.hosts.filter((h) => !m.leaving!.writesAcked.includes(h));
+    throw new CommandRejectedError(
+      `dismount of ${m.id} waits for hosts ${waiting.join(', ')} to acknowledge`,
+    );
+  }
+}
+
+/** On a set served by several hosts, a copy completes only after every host stalled its writes. */
+export function checkCopyFinished(state: ShadowSetState, m: MemberState): void {
+  const copy = m.copy;
+  if (copy === null || copy.owner === null || state.hosts.length === 0) return;
+  if (copy.finishing === null || !allHostsAcked(state, copy.finishing.acked)) {
+    throw new CommandRejectedError(
+      `copy to ${m.id} cannot complete before every host stalled its writes (CopyFinishing)`,
+    );
+  }
+}
+
+function requireHost(state: ShadowSetState, host: string): void {
+  if (!state.hosts.includes(host)) {
+    throw new CommandRejectedError(`host '${host}' does not serve ${state.setId}; it must join first`);
+  }
+}
