@@ -238,6 +238,19 @@ export async function runCopy(
     prefixChunks === copy.plannedChunks && prefixBytes === copy.plannedBytes,
     `copy to ${member} copied ${prefixChunks} chunks / ${prefixBytes} bytes of ${copy.plannedChunks} / ${copy.plannedBytes} planned`,
   );
+  if (ctx.host !== null) {
+    // Several hosts: the others did not write the target during the pass and their writes
+    // were not serialised with it. With every host stalled, copy again what anyone wrote
+    // since CopyStarted; then the target holds exactly what the source holds.
+    const finishing = await ctx.finishCopy(member);
+    const written = await ctx.writtenChunks(copy.position + 1, finishing);
+    for (const run of written.runs()) {
+      for (let first = run.first; first < run.first + run.count; first += unitChunks) {
+        const count = Math.min(unitChunks, run.first + run.count - first);
+        await copyUnit({ first, count, bytes: chunkRunBlocks(g, first, count) * g.blockSize, done: false });
+      }
+    }
+  }
   await target.flush();
   await ctx.control(
     {
@@ -246,7 +259,8 @@ export async function runCopy(
       bytesCopied: prefixBytes,
       durationMs: Math.round(performance.now() - startedMs),
     },
-    { exclusive: true },
+    // With several hosts every host (this one too) already holds its writes stalled.
+    { exclusive: ctx.host === null },
   );
   report(true);
   return { member, outcome: 'completed', bytesCopied: prefixBytes, chunksCopied: prefixChunks, reason: null };

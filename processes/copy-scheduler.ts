@@ -133,7 +133,8 @@ export class CopyScheduler {
     }
     try {
       // Exclusive: writes in flight finish first, and every write after CopyStarted reaches the target.
-      const [event] = await this.ctx.control({ type: 'StartCopy', member }, { exclusive: true });
+      const host = this.ctx.host ?? undefined;
+      const [event] = await this.ctx.control({ type: 'StartCopy', member, host }, { exclusive: true });
       return event!;
     } catch (error) {
       this.hooks.detach(member);

@@ -1,3 +1,4 @@
+import type { ChunkBitmap } from '../domain/chunk-bitmap.js';
 import type { RecordedEvent } from '../domain/events.js';
 import type { Geometry } from '../domain/geometry.js';
 import type { BlockDevice } from '../domain/ports/block-device.js';
@@ -46,4 +47,10 @@ export interface EngineContext {
   progress(update: ProgressUpdate): void;
   /** True once the engine is closing: background work stops at the next unit. */
   closing(): boolean;
+  /** This host's name on a set served by several hosts; null on a single host. */
+  readonly host: string | null;
+  /** Multi-host: append CopyFinishing and wait until every host stalled its writes; returns its position. */
+  finishCopy(member: string): Promise<number>;
+  /** Chunks written (by any host) at positions `[from, to)`. */
+  writtenChunks(from: number, to: number): Promise<ChunkBitmap>;
 }

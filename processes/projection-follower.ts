@@ -25,6 +25,9 @@ export class ProjectionFollower {
   private readonly waiters: { position: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private readonly subscription: RxSubscription;
 
+  /** Called after every folded batch (the multi-host coordinator reviews the state then). */
+  onFold: (() => void) | null = null;
+
   constructor(store: EventStore, from: ProjectedState, snapshots?: SnapshotPolicy) {
     this.current = from;
     let lastSnapshot = from.set.position;
@@ -40,6 +43,7 @@ export class ProjectionFollower {
       next: (state) => {
         this.current = state;
         this.wake();
+        this.onFold?.();
       },
       error: (error: unknown) => {
         this.failure = error;

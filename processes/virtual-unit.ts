@@ -1,4 +1,5 @@
 import { Subject } from 'rxjs';
+import type { ChunkBitmap } from '../domain/chunk-bitmap.js';
 import {
   assert,
   CommandRejectedError,
@@ -8,6 +9,7 @@ import {
   NotFoundError,
   OutOfRangeError,
   ShadowlogError,
+  WrongExpectedPositionError,
 } from '../domain/errors.js';
 import { EVENT_SCHEMA_VERSION, type RecordedEvent, type ShadowEvent } from '../domain/events.js';
 import type { Geometry } from '../domain/geometry.js';
@@ -17,7 +19,7 @@ import type { EventStore } from '../domain/ports/event-store.js';
 import type { MemberAccess } from '../domain/ports/member-access.js';
 import type { ShadowCommand } from '../domain/shadow-set-commands.js';
 import { decide, resolveMember } from '../domain/shadow-set-decider.js';
-import type { ShadowSetState } from '../domain/shadow-set-state.js';
+import { allHostsAcked, type ShadowSetState } from '../domain/shadow-set-state.js';
 import { MinimergeBitmap } from '../projections/minimerge-bitmap.js';
 import type { ProjectedState } from '../projections/projected-state.js';
 import { currentState, type SnapshotSink, type SnapshotSource } from '../projections/state-at.js';
@@ -25,6 +27,7 @@ import { type CopyResult, type CopyTuning, DEFAULT_COPY_TUNING } from './copy-pr
 import { type CopyHandle, CopyScheduler } from './copy-scheduler.js';
 import { type MergeResult, runMerge } from './crash-merge.js';
 import type { EngineContext, ProgressUpdate } from './engine-context.js';
+import { HostCoordinator } from './host-coordinator.js';
 import { IoBarrier } from './io-barrier.js';
 import { ProjectionFollower } from './projection-follower.js';
 import { RangeLock } from './range-lock.js';
@@ -55,6 +58,13 @@ export interface VirtualUnitOptions {
   readonly logWrites?: boolean;
   /** Start the crash merge and resume copies on open (default true). */
   readonly recover?: boolean;
+  /**
+   * This host's name when several hosts serve the set through one shared store (KurrentDB).
+   * Omitted: this engine is the log's single writer. See README, "Several hosts on one set".
+   */
+  readonly host?: string;
+  /** Multi-host: how long to wait for every host's acknowledgement (default 30 s). */
+  readonly acknowledgementTimeoutMs?: number;
 }
 
 /** Options of a write. */
@@ -77,6 +87,8 @@ export class VirtualUnit {
   readonly geometry: Geometry;
   /** Copy and merge progress, for progress bars. */
   readonly progress$ = new Subject<ProgressUpdate>();
+  /** Problems background work ran into and will retry (the latest 100). */
+  readonly warnings: string[] = [];
 
   private readonly store: EventStore;
   private readonly access: MemberAccess;
@@ -95,6 +107,10 @@ export class VirtualUnit {
   private isClosing = false;
   private closed = false;
   private syncTimer: NodeJS.Timeout | null = null;
+  /** This host's name on a set served by several hosts; null for a single writer. */
+  private readonly host: string | null;
+  private readonly coordinator: HostCoordinator | null;
+  private readonly acknowledgementTimeoutMs: number;
   private syncing = false;
   private nextSyncAtMs = 0;
   private mergeDone: Promise<MergeResult | null> = Promise.resolve(null);
@@ -104,6 +120,8 @@ export class VirtualUnit {
   private constructor(options: VirtualUnitOptions, state: ProjectedState) {
     assert(state.set.geometry !== null, 'virtual unit opened on a log without ShadowSetCreated');
     this.geometry = state.set.geometry;
+    // First: the copy scheduler's context below reads it.
+    this.host = options.host ?? null;
     this.store = options.store;
     this.access = options.access;
     const sink = options.snapshots;
@@ -130,6 +148,25 @@ export class VirtualUnit {
       options.maxConcurrentCopies ?? 2,
     );
     this.logWrites = options.logWrites ?? true;
+    this.acknowledgementTimeoutMs = options.acknowledgementTimeoutMs ?? 30_000;
+    this.coordinator =
+      this.host === null
+        ? null
+        : new HostCoordinator({
+            host: this.host,
+            barrier: this.barrier,
+            state: () => this.follower.state.set,
+            control: (command) => this.controlLocked(command),
+            reconcileDevices: () => this.reconcileDevices(),
+            warn: (message) => {
+              this.warnings.push(message);
+              if (this.warnings.length > 100) this.warnings.shift();
+            },
+          });
+    if (this.coordinator) {
+      const coordinator = this.coordinator;
+      this.follower.onFold = () => coordinator.review();
+    }
   }
 
   /** Record a new shadow set in an empty store. Members must exist with the set's size. */
@@ -168,6 +205,11 @@ export class VirtualUnit {
     if (state.set.geometry === null) throw new NotFoundError('the log holds no shadow set: create it first');
     const unit = new VirtualUnit(options, state);
     await unit.openMembers();
+    if (unit.host !== null) {
+      // Several hosts: join; crash merge and MembersSynced are per single writer (not built for several).
+      await unit.controlLocked({ type: 'JoinHost', host: unit.host });
+      return unit;
+    }
     if (options.recover ?? true) unit.recover();
     const interval = options.syncIntervalMs ?? 1000;
     unit.syncTimer = setInterval(() => unit.track(unit.syncIfBehind()), interval);
@@ -221,7 +263,7 @@ export class VirtualUnit {
     this.assertOpen();
     const watermark = this.tracker.watermark();
     await this.flushMembers();
-    await this.recordSynced(watermark);
+    if (this.host === null) await this.recordSynced(watermark);
   }
 
   // ---------------------------------------------------------------- control
@@ -229,6 +271,7 @@ export class VirtualUnit {
   /** DISMOUNT member /POLICY: drain writes, flush and fingerprint the member, log it, close it. */
   async dismount(member: string, policy: 'minicopy' | 'none'): Promise<RecordedEvent> {
     this.assertOpen();
+    if (this.host !== null) await this.requestDismount(member, policy);
     return this.barrier.runExclusive(async () => {
       const m = resolveMember(this.follower.state.set, member);
       const device = this.devices.get(m.id);
@@ -309,10 +352,12 @@ export class VirtualUnit {
     await this.copies.idle();
     await this.mergeDone.catch(() => null);
     await Promise.allSettled([...this.background]);
+    await this.coordinator?.stop();
     await this.barrier.runExclusive(async () => {
       try {
         await this.flushMembers();
-        await this.recordSynced(this.tracker.watermark());
+        if (this.host === null) await this.recordSynced(this.tracker.watermark());
+        else await this.controlLocked({ type: 'LeaveHost', host: this.host });
       } finally {
         for (const device of this.devices.values()) await device.close();
         this.devices.clear();
@@ -356,7 +401,13 @@ export class VirtualUnit {
     try {
       release = await this.rangeLock.acquire(lbn, lbn + count);
       const type = kind === 'write' ? 'BlocksWritten' : kind === 'trim' ? 'BlocksTrimmed' : 'ZeroesWritten';
-      if (this.logWrites) {
+      let sharedPosition = -1;
+      if (this.host !== null) {
+        // Several hosts append: the position is known once the event is durable. The members it
+        // goes to are those of the state just before it, whatever the other hosts appended.
+        sharedPosition = await this.store.append([{ type, v: EVENT_SCHEMA_VERSION, lbn, count }]);
+        await this.follower.waitFor(sharedPosition - 1);
+      } else if (this.logWrites) {
         const issued = this.issue([{ type, v: EVENT_SCHEMA_VERSION, lbn, count }], true);
         position = issued.first;
         // Invariant 1: no byte reaches a member before its event is durable.
@@ -366,7 +417,7 @@ export class VirtualUnit {
       const targets: [string, BlockDevice][] = [];
       for (const m of state.members) {
         const device = this.devices.get(m.id);
-        if (device && receivesWrites(m.status)) targets.push([m.id, device]);
+        if (device && this.receivesWrite(m, sharedPosition)) targets.push([m.id, device]);
       }
       const results = await Promise.allSettled(
         targets.map(async ([, device]) => {
@@ -398,6 +449,112 @@ export class VirtualUnit {
       release?.();
       this.barrier.leaveShared();
     }
+  }
+
+  /**
+   * Several hosts: decide on the state folded up to the stream's end and append with that
+   * expectation; another host's append in between fails it, and the decision is taken again
+   * on the new state (a CopyStarted is so claimed by exactly one host, on an exact bitmap).
+   */
+  private async controlShared(command: ShadowCommand): Promise<RecordedEvent[]> {
+    // Bounded: each retry follows another host's append; a steady write load leaves gaps.
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      await this.follower.waitFor(await this.store.lastPosition());
+      const state = this.follower.state.set;
+      const events = decide(command, state);
+      if (events.length === 0) return [];
+      let last: number;
+      try {
+        last = await this.store.append(events, { expectedPosition: state.position + 1 });
+      } catch (error) {
+        if (error instanceof WrongExpectedPositionError) continue;
+        throw error;
+      }
+      await this.follower.waitFor(last);
+      const out: RecordedEvent[] = [];
+      for await (const batch of this.store.read(last - events.length + 1, last + 1)) out.push(...batch);
+      return out;
+    }
+    throw new IoError(`${command.type} could not be appended: the stream kept moving for 1000 attempts`);
+  }
+
+  /** Does a write reach this member? Several hosts: as of the state before the write's position. */
+  private receivesWrite(m: ShadowSetState['members'][number], position: number): boolean {
+    if (this.host === null) return receivesWrites(m.status);
+    switch (m.status) {
+      case 'valid':
+        return true;
+      case 'leaving':
+        // Until the cut (the last dismount-reads acknowledgement) writes still reach it.
+        return m.leaving!.cutPosition === null || m.leaving!.cutPosition >= position;
+      case 'copying':
+        // Only the copying host writes the target; the others' writes are copied again at the end.
+        return m.copy!.owner === this.host;
+      default:
+        return false;
+    }
+  }
+
+  /** Several hosts: phase one of a dismount, waiting until every host drained its writes to the member. */
+  private async requestDismount(member: string, policy: 'minicopy' | 'none'): Promise<void> {
+    const m = resolveMember(this.follower.state.set, member);
+    if (m.status !== 'leaving') {
+      await this.controlLocked({ type: 'RequestDismount', member: m.id, policy, host: this.host! });
+    }
+    await this.waitUntil((state) => {
+      const x = state.members.find((y) => y.id === m.id)!;
+      return (
+        x.leaving !== null && x.leaving.cutPosition !== null && allHostsAcked(state, x.leaving.writesAcked)
+      );
+    }, `every host to stop writing ${m.id}`);
+  }
+
+  /** Wait (bounded by the acknowledgement timeout) until the folded state satisfies `done`. */
+  private async waitUntil(done: (state: ShadowSetState) => boolean, what: string): Promise<void> {
+    const deadline = performance.now() + this.acknowledgementTimeoutMs;
+    while (!done(this.follower.state.set)) {
+      if (performance.now() > deadline) {
+        const hosts = this.follower.state.set.hosts.join(', ');
+        throw new IoError(
+          `timed out after ${this.acknowledgementTimeoutMs} ms waiting for ${what} (hosts: ${hosts}); is a host down?`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  /** Several hosts: open the members this host must write, close the ones it must not. */
+  private async reconcileDevices(): Promise<void> {
+    for (const m of this.follower.state.set.members) {
+      const open = this.devices.get(m.id);
+      const wanted = m.status === 'valid' || m.status === 'leaving';
+      if (wanted && !open) {
+        this.devices.set(m.id, await this.access.open(m.path, this.geometry.blocks * 512));
+      } else if (!wanted && open && !(m.status === 'copying' && m.copy?.owner === this.host)) {
+        this.devices.delete(m.id);
+        await open.close();
+      }
+    }
+  }
+
+  /** Several hosts: ask every host to stall for the copy's last pass; resolves with CopyFinishing's position. */
+  private async finishCopy(member: string): Promise<number> {
+    const [event] = await this.controlLocked({ type: 'FinishCopy', member, host: this.host! });
+    const position =
+      event?.position ??
+      this.follower.state.set.members.find((m) => m.id === member)!.copy!.finishing!.position;
+    await this.waitUntil((state) => {
+      const finishing = state.members.find((m) => m.id === member)?.copy?.finishing;
+      return finishing != null && allHostsAcked(state, finishing.acked);
+    }, `every host to stall its writes for the end of the copy to ${member}`);
+    return position;
+  }
+
+  /** Chunks written by any host at positions `[from, to)`. */
+  private async writtenChunks(from: number, to: number): Promise<ChunkBitmap> {
+    const written = new MinimergeBitmap(this.geometry, from);
+    for await (const batch of this.store.read(from, to)) for (const r of batch) written.apply(r);
+    return written.chunks;
   }
 
   /** The recorded event at `position`. */
@@ -459,6 +616,7 @@ export class VirtualUnit {
 
   /** Decide on the fully folded state, append, and wait until the new events are folded. */
   private async controlLocked(command: ShadowCommand): Promise<RecordedEvent[]> {
+    if (this.host !== null) return this.controlMutex.run(() => this.controlShared(command));
     return this.controlMutex.run(async () => {
       await this.follower.waitFor(this.nextPosition - 1);
       const events = decide(command, this.follower.state.set);
@@ -485,6 +643,9 @@ export class VirtualUnit {
       failMember: (member, error) => this.failMember(member, error),
       progress: (update) => this.progress$.next(update),
       closing: () => this.isClosing,
+      host: this.host,
+      finishCopy: (member) => this.finishCopy(member),
+      writtenChunks: (from, to) => this.writtenChunks(from, to),
     };
   }
 
