@@ -10,6 +10,7 @@ import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainer
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openKurrentDbStore } from '../../../../adapters/store/kurrentdb/open-kurrentdb-store.js';
 import { storeContract } from '../../../store-contract.js';
+import { multiHostScenarios } from '../../../support/multi-host-scenarios.js';
 
 /**
  * The EventStore contract against a real KurrentDB node started with testcontainers, plus the
@@ -67,6 +68,16 @@ describe.skipIf(!runtime.available)(`KurrentDB server in a container (${KURRENTD
     const setId = `contract-${randomUUID()}`;
     const open = () => openKurrentDbStore(connectionString, { setId });
     return { store: await open(), reopen: open, cleanup: async () => undefined };
+  });
+
+  describe('several hosts on one set, each with its own client', () => {
+    multiHostScenarios(async () => {
+      const setId = `hosts-${randomUUID()}`;
+      return [
+        await openKurrentDbStore(connectionString, { setId }),
+        await openKurrentDbStore(connectionString, { setId }),
+      ];
+    });
   });
 
   describe('server behaviour the store relies on', () => {
