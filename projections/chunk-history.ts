@@ -68,7 +68,11 @@ export class ChunkHistory {
       const last = Math.floor((event.lbn + event.count - 1) / geometry.chunkBlocks);
       if (this.chunk >= first && this.chunk <= last) {
         for (const m of this.state.members) {
-          if (m.bitmap === null || (m.status !== 'dismounted' && m.status !== 'returning')) continue;
+          if (
+            m.bitmap === null ||
+            (m.status !== 'dismounted' && m.status !== 'returning' && m.status !== 'leaving')
+          )
+            continue;
           const key = `${m.id}@${m.bitmap.sincePosition}`;
           let history = this.open.get(key);
           if (history === undefined) {

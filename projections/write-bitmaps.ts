@@ -51,7 +51,7 @@ export function writeBitmaps(state: ShadowSetState): BitmapView[] {
       chunksMarked: marked,
       chunks,
       percent: percentOf(marked, chunks),
-      active: m.status === 'dismounted' || m.status === 'returning',
+      active: m.status === 'dismounted' || m.status === 'returning' || m.status === 'leaving',
       bitmap: m.bitmap.chunks,
     });
   }
