@@ -15,12 +15,12 @@ export interface CommandContext {
 
 /** Build the context from a command's options merged with the global ones. */
 export function contextOf(command: Command): CommandContext {
-  const options = command.optsWithGlobals<{ home?: string; json?: boolean; store?: string }>();
+  const options = command.optsWithGlobals<{ home?: string; json?: boolean; store?: string; node?: string }>();
   const home = resolveHome(options.home);
   const store = storeSettingFrom({ store: options.store, env: process.env }) ?? null;
   return {
     home,
     output: new Output(options.json === true),
-    paths: (set) => setPaths(home, set, store),
+    paths: (set) => setPaths(home, set, store, options.node ?? null),
   };
 }

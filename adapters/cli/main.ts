@@ -21,6 +21,10 @@ export function buildProgram(): Command {
       '--store <url>',
       'keep the log in KurrentDB, e.g. kurrentdb://localhost:2113?tls=false (default $SHADOWLOG_STORE, else the embedded log)',
     )
+    .option(
+      '--node <name>',
+      "this host's name when several hosts serve the set through one KurrentDB stream (needs --store)",
+    )
     .option('--debug', 'print stack traces on errors')
     .showHelpAfterError()
     .exitOverride()

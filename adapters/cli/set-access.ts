@@ -72,6 +72,11 @@ export async function withEngine<T>(
   tuning: EngineTuning = {},
 ): Promise<T> {
   await requireSet(paths, home);
+  if (paths.node !== null && paths.store === null) {
+    throw new InvalidArgumentError(
+      '--node needs --store kurrentdb://...: the embedded log has a single writer, so one host serves it',
+    );
+  }
   const store = await openSetStore(paths);
   try {
     if (
@@ -87,6 +92,7 @@ export async function withEngine<T>(
       access: new FileMemberAccess(),
       snapshots: snapshotsOf(paths, onWarning),
       maxConcurrentCopies: tuning.maxCopies,
+      host: paths.node ?? undefined,
       copyRateMiBps: tuning.copyRateMiBps,
     });
     try {

@@ -20,6 +20,8 @@ export interface SetPaths {
   readonly token: string;
   /** KurrentDB connection string when the set's log lives there (`--store`); null for the embedded log. */
   readonly store: string | null;
+  /** This host's name when several hosts serve the set through one KurrentDB stream (`--node`). */
+  readonly node: string | null;
 }
 
 /** The home directory: `--home`, else $SHADOWLOG_HOME, else ./.shadowlog. */
@@ -28,7 +30,12 @@ export function resolveHome(option: string | undefined, env: NodeJS.ProcessEnv =
 }
 
 /** Paths of a set, checking its name. */
-export function setPaths(home: string, set: string, store: string | null = null): SetPaths {
+export function setPaths(
+  home: string,
+  set: string,
+  store: string | null = null,
+  node: string | null = null,
+): SetPaths {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(set)) {
     throw new InvalidArgumentError(
       `set name '${set}' is invalid: use letters, digits, '.', '_' and '-' (up to 128), starting with a letter or digit`,
@@ -43,5 +50,6 @@ export function setPaths(home: string, set: string, store: string | null = null)
     serverInfo: resolve(dir, 'server.json'),
     token: resolve(dir, 'control.token'),
     store,
+    node,
   };
 }
