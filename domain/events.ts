@@ -148,7 +148,12 @@ export const memberDismountRequestedSchema = z.object({
 /** A copy to `member` finished its pass: every host stalls its writes and acknowledges. */
 export const copyFinishingSchema = z.object({ type: z.literal('CopyFinishing'), v, member: memberId, host });
 /** What a host acknowledges in the multi-host protocols. */
-export const acknowledgementSchema = z.enum(['dismount-reads', 'dismount-writes', 'copy-finish']);
+export const acknowledgementSchema = z.enum([
+  'dismount-reads',
+  'dismount-writes',
+  'copy-start',
+  'copy-finish',
+]);
 export type Acknowledgement = z.infer<typeof acknowledgementSchema>;
 /** A host did what a protocol step asked of it. */
 export const hostAcknowledgedSchema = z.object({
@@ -156,7 +161,11 @@ export const hostAcknowledgedSchema = z.object({
   v,
   host,
   member: memberId,
-  /** `dismount-reads`: it reads the leaving member no more; `dismount-writes`: its writes to it are drained; `copy-finish`: its writes are drained and stalled. */
+  /**
+   * `dismount-reads`: it reads the leaving member no more; `dismount-writes`: its writes to it
+   * are drained; `copy-start`: its writes logged before CopyStarted are drained; `copy-finish`:
+   * its writes are drained and stalled.
+   */
   step: acknowledgementSchema,
 });
 

@@ -17,8 +17,19 @@ export function decideMultiHost(
   checkDismount: (m: MemberState, policy: 'minicopy' | 'none') => void,
 ): ShadowEvent[] {
   switch (command.type) {
-    case 'JoinHost':
-      return state.hosts.includes(command.host) ? [] : [{ type: 'HostJoined', v, host: command.host }];
+    case 'JoinHost': {
+      if (state.hosts.includes(command.host)) return [];
+      // A new host would owe acknowledgements for a protocol it never saw the start of.
+      const busy = state.members.find(
+        (m) => m.leaving !== null || (m.copy !== null && m.copy.owner !== null),
+      );
+      if (busy) {
+        throw new CommandRejectedError(
+          `host '${command.host}' cannot join ${state.setId} while ${busy.id} is ${busy.status}; retry when it is done`,
+        );
+      }
+      return [{ type: 'HostJoined', v, host: command.host }];
+    }
     case 'LeaveHost':
       return state.hosts.includes(command.host) ? [{ type: 'HostLeft', v, host: command.host }] : [];
     case 'RequestDismount': {
@@ -35,6 +46,9 @@ export function decideMultiHost(
       if (command.step === 'copy-finish') {
         if (!m.copy?.finishing) throw new CommandRejectedError(`no copy to ${m.id} is finishing`);
         if (m.copy.finishing.acked.includes(command.host)) return [];
+      } else if (command.step === 'copy-start') {
+        if (m.copy === null) throw new CommandRejectedError(`no copy to ${m.id} is running`);
+        if (m.copy.startAcked.includes(command.host)) return [];
       } else {
         if (m.leaving === null) throw new CommandRejectedError(`${m.id} is not leaving`);
         if (command.step === 'dismount-writes' && m.leaving.cutPosition === null) {

@@ -153,6 +153,8 @@ export interface CopyState {
   bytesCopied: number;
   /** The host running the copy on a set served by several hosts; null on a single host. */
   readonly owner: string | null;
+  /** Hosts whose writes logged before CopyStarted are drained (the pass waits for all). */
+  startAcked: string[];
   /** After CopyFinishing: the hosts whose writes are drained and stalled. */
   finishing: { position: number; acked: string[] } | null;
 }
@@ -365,6 +367,7 @@ function evolveControl(state: ShadowSetState, event: ShadowEvent, recorded: Reco
         nextChunk: 0,
         bytesCopied: 0,
         owner: event.host ?? null,
+        startAcked: [],
         finishing: null,
       };
       return;
@@ -487,6 +490,11 @@ function evolveControl(state: ShadowSetState, event: ShadowEvent, recorded: Reco
         if (!m.copy.finishing.acked.includes(event.host)) m.copy.finishing.acked.push(event.host);
         return;
       }
+      if (event.step === 'copy-start') {
+        assert(m.copy !== null, `copy-start acknowledgement for ${m.id} without a copy`);
+        if (!m.copy.startAcked.includes(event.host)) m.copy.startAcked.push(event.host);
+        return;
+      }
       assert(m.leaving !== null, `${event.step} acknowledgement for ${m.id}, which is not leaving`);
       if (event.step === 'dismount-reads') {
         if (!m.leaving.readsAcked.includes(event.host)) m.leaving.readsAcked.push(event.host);
@@ -533,6 +541,7 @@ export function cloneState(state: ShadowSetState): ShadowSetState {
     copy: m.copy
       ? {
           ...m.copy,
+          startAcked: [...m.copy.startAcked],
           finishing: m.copy.finishing ? { ...m.copy.finishing, acked: [...m.copy.finishing.acked] } : null,
         }
       : null,

@@ -147,6 +147,9 @@ export async function runCopy(
     checkpointedAt = performance.now();
   };
 
+  // Several hosts: the other hosts' writes logged before CopyStarted may still be on their way
+  // to the source; the pass reads the source only once every host drained them.
+  if (ctx.host !== null) await ctx.copyStartAcknowledged(member);
   const pending = new Set<Promise<void>>();
   let bytesInFlight = 0;
   let stopReason: string | null = null;
@@ -241,15 +244,52 @@ export async function runCopy(
   if (ctx.host !== null) {
     // Several hosts: the others did not write the target during the pass and their writes
     // were not serialised with it. With every host stalled, copy again what anyone wrote
-    // since CopyStarted; then the target holds exactly what the source holds.
-    const finishing = await ctx.finishCopy(member);
-    const written = await ctx.writtenChunks(copy.position + 1, finishing);
-    for (const run of written.runs()) {
-      for (let first = run.first; first < run.first + run.count; first += unitChunks) {
-        const count = Math.min(unitChunks, run.first + run.count - first);
-        await copyUnit({ first, count, bytes: chunkRunBlocks(g, first, count) * g.blockSize, done: false });
+    // since CopyStarted; then the target holds exactly what the source holds. Any failure
+    // here must end the copy, or every host would stay stalled.
+    try {
+      const end = await ctx.finishCopy(member);
+      const written = await ctx.writtenChunks(copy.position + 1, end);
+      for (const run of written.runs()) {
+        for (let first = run.first; first < run.first + run.count; first += unitChunks) {
+          const count = Math.min(unitChunks, run.first + run.count - first);
+          await copyUnit({ first, count, bytes: chunkRunBlocks(g, first, count) * g.blockSize, done: false });
+        }
       }
+      await target.flush();
+      await ctx.control({
+        type: 'CompleteCopy',
+        member,
+        bytesCopied: prefixBytes,
+        durationMs: Math.round(performance.now() - startedMs),
+      });
+    } catch (error) {
+      report(true);
+      if (error instanceof TargetError) {
+        await ctx.failMember(member, error.cause);
+        return {
+          member,
+          outcome: 'failed',
+          bytesCopied: prefixBytes,
+          chunksCopied: prefixChunks,
+          reason: message(error.cause),
+        };
+      }
+      return {
+        member,
+        outcome: 'aborted',
+        bytesCopied: prefixBytes,
+        chunksCopied: prefixChunks,
+        reason: `the copy could not finish: ${message(error)}`,
+      };
     }
+    report(true);
+    return {
+      member,
+      outcome: 'completed',
+      bytesCopied: prefixBytes,
+      chunksCopied: prefixChunks,
+      reason: null,
+    };
   }
   await target.flush();
   await ctx.control(
@@ -259,8 +299,7 @@ export async function runCopy(
       bytesCopied: prefixBytes,
       durationMs: Math.round(performance.now() - startedMs),
     },
-    // With several hosts every host (this one too) already holds its writes stalled.
-    { exclusive: ctx.host === null },
+    { exclusive: true },
   );
   report(true);
   return { member, outcome: 'completed', bytesCopied: prefixBytes, chunksCopied: prefixChunks, reason: null };

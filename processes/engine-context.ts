@@ -49,7 +49,12 @@ export interface EngineContext {
   closing(): boolean;
   /** This host's name on a set served by several hosts; null on a single host. */
   readonly host: string | null;
-  /** Multi-host: append CopyFinishing and wait until every host stalled its writes; returns its position. */
+  /** Multi-host: wait until every host drained the writes it logged before CopyStarted. */
+  copyStartAcknowledged(member: string): Promise<void>;
+  /**
+   * Multi-host: append CopyFinishing and wait until every host stalled its writes; returns the
+   * position after the last event then, so writes appended before a host stalled are included.
+   */
   finishCopy(member: string): Promise<number>;
   /** Chunks written (by any host) at positions `[from, to)`. */
   writtenChunks(from: number, to: number): Promise<ChunkBitmap>;

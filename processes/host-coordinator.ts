@@ -75,7 +75,13 @@ export class HostCoordinator {
     const state = this.hooks.state();
     if (this.stalledFor !== null) {
       const m = state.members.find((x) => x.id === this.stalledFor);
-      if (m?.status === 'copying') return; // still finishing: stay stalled
+      if (m?.status === 'copying') {
+        // Still finishing: stay stalled; an acknowledgement that failed is sent again.
+        if (m.copy?.finishing && !m.copy.finishing.acked.includes(host)) {
+          await this.hooks.control({ type: 'Acknowledge', member: m.id, host, step: 'copy-finish' });
+        }
+        return;
+      }
       // The copy ended: open what must now be written, then let writes go.
       await this.hooks.reconcileDevices();
       this.stalledFor = null;
@@ -91,6 +97,14 @@ export class HostCoordinator {
         // Writes after the cut skip the member; drain those before it.
         await this.hooks.barrier.runExclusive(() =>
           this.hooks.control({ type: 'Acknowledge', member: m.id, host, step: 'dismount-writes' }),
+        );
+        this.again = true;
+        return;
+      }
+      if (m.copy !== null && m.copy.owner !== null && !m.copy.startAcked.includes(host)) {
+        // Writes logged before CopyStarted must be on the source before the pass reads it.
+        await this.hooks.barrier.runExclusive(() =>
+          this.hooks.control({ type: 'Acknowledge', member: m.id, host, step: 'copy-start' }),
         );
         this.again = true;
         return;

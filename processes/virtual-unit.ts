@@ -19,7 +19,7 @@ import type { EventStore } from '../domain/ports/event-store.js';
 import type { MemberAccess } from '../domain/ports/member-access.js';
 import type { ShadowCommand } from '../domain/shadow-set-commands.js';
 import { decide, resolveMember } from '../domain/shadow-set-decider.js';
-import { allHostsAcked, type ShadowSetState } from '../domain/shadow-set-state.js';
+import { allHostsAcked, cloneState, evolve, type ShadowSetState } from '../domain/shadow-set-state.js';
 import { MinimergeBitmap } from '../projections/minimerge-bitmap.js';
 import type { ProjectedState } from '../projections/projected-state.js';
 import { currentState, type SnapshotSink, type SnapshotSource } from '../projections/state-at.js';
@@ -203,6 +203,11 @@ export class VirtualUnit {
   static async open(options: VirtualUnitOptions): Promise<VirtualUnit> {
     const state = await currentState(options.store, { snapshots: options.snapshots });
     if (state.set.geometry === null) throw new NotFoundError('the log holds no shadow set: create it first');
+    if (options.host === undefined && state.set.hosts.length > 0) {
+      throw new CommandRejectedError(
+        `${state.set.setId} is served by hosts ${state.set.hosts.join(', ')} through a shared store: open it with a host name (--node)`,
+      );
+    }
     const unit = new VirtualUnit(options, state);
     await unit.openMembers();
     if (unit.host !== null) {
@@ -396,6 +401,11 @@ export class VirtualUnit {
     this.assertOpen();
     this.checkRange(lbn, count);
     await this.barrier.enterShared();
+    if (this.isClosing && this.host !== null) {
+      // Writes held by a copy-finish stall must not slip through when the host leaves.
+      this.barrier.leaveShared();
+      throw new ShadowlogError('COMMAND_REJECTED', 'the shadow set is closing');
+    }
     let position = -1;
     let release: (() => void) | null = null;
     try {
@@ -417,7 +427,14 @@ export class VirtualUnit {
       const targets: [string, BlockDevice][] = [];
       for (const m of state.members) {
         const device = this.devices.get(m.id);
-        if (device && this.receivesWrite(m, sharedPosition)) targets.push([m.id, device]);
+        if (!this.receivesWrite(m, sharedPosition)) continue;
+        if (device) targets.push([m.id, device]);
+        else if (this.host !== null && m.status !== 'copying') {
+          // Several hosts: skipping a member the log says this write reaches would lose data.
+          throw new IoError(
+            `write at position ${sharedPosition} must reach ${m.id}, which this host has not opened`,
+          );
+        }
       }
       const results = await Promise.allSettled(
         targets.map(async ([, device]) => {
@@ -457,10 +474,12 @@ export class VirtualUnit {
    * on the new state (a CopyStarted is so claimed by exactly one host, on an exact bitmap).
    */
   private async controlShared(command: ShadowCommand): Promise<RecordedEvent[]> {
-    // Bounded: each retry follows another host's append; a steady write load leaves gaps.
+    // Decide on a private fold that reads the stream's tail directly: this host's subscription
+    // may lag, and waiting for it on every retry would let a busy host starve the decision.
+    const state = cloneState(this.follower.state.set);
+    // Bounded: each retry follows another host's append and folds it; gaps come quickly.
     for (let attempt = 0; attempt < 1000; attempt++) {
-      await this.follower.waitFor(await this.store.lastPosition());
-      const state = this.follower.state.set;
+      for await (const batch of this.store.read(state.position + 1)) for (const r of batch) evolve(state, r);
       const events = decide(command, state);
       if (events.length === 0) return [];
       let last: number;
@@ -528,6 +547,8 @@ export class VirtualUnit {
     for (const m of this.follower.state.set.members) {
       const open = this.devices.get(m.id);
       const wanted = m.status === 'valid' || m.status === 'leaving';
+      // A copy this host runs owns its target's device, also before CopyStarted is folded.
+      if (this.copies.has(m.id)) continue;
       if (wanted && !open) {
         this.devices.set(m.id, await this.access.open(m.path, this.geometry.blocks * 512));
       } else if (!wanted && open && !(m.status === 'copying' && m.copy?.owner === this.host)) {
@@ -539,15 +560,14 @@ export class VirtualUnit {
 
   /** Several hosts: ask every host to stall for the copy's last pass; resolves with CopyFinishing's position. */
   private async finishCopy(member: string): Promise<number> {
-    const [event] = await this.controlLocked({ type: 'FinishCopy', member, host: this.host! });
-    const position =
-      event?.position ??
-      this.follower.state.set.members.find((m) => m.id === member)!.copy!.finishing!.position;
+    await this.controlLocked({ type: 'FinishCopy', member, host: this.host! });
     await this.waitUntil((state) => {
       const finishing = state.members.find((m) => m.id === member)?.copy?.finishing;
       return finishing != null && allHostsAcked(state, finishing.acked);
     }, `every host to stall its writes for the end of the copy to ${member}`);
-    return position;
+    // Every host is stalled: no write comes after what is folded now.
+    await this.follower.waitFor(await this.store.lastPosition());
+    return this.follower.state.set.position + 1;
   }
 
   /** Chunks written by any host at positions `[from, to)`. */
@@ -645,11 +665,23 @@ export class VirtualUnit {
       closing: () => this.isClosing,
       host: this.host,
       finishCopy: (member) => this.finishCopy(member),
+      copyStartAcknowledged: (member) =>
+        this.waitUntil((state) => {
+          const copy = state.members.find((m) => m.id === member)?.copy;
+          return copy == null || allHostsAcked(state, copy.startAcked);
+        }, `every host to drain its writes before the copy to ${member}`),
       writtenChunks: (from, to) => this.writtenChunks(from, to),
     };
   }
 
   private async recordAbort(member: string, reason: string): Promise<void> {
+    if (this.host !== null) {
+      // Several hosts: the others' writes during the copy reached neither the target nor its
+      // bitmap, so the bitmap no longer covers the target: drop it (no fingerprint), and the
+      // next return is a full copy. No barrier: this host may hold its own copy-finish stall.
+      await this.controlLocked({ type: 'AbortCopy', member, reason, fingerprint: null });
+      return;
+    }
     await this.barrier.runExclusive(async () => {
       const m = resolveMember(this.follower.state.set, member);
       const device = this.devices.get(member);
@@ -739,7 +771,8 @@ export class VirtualUnit {
   private async openMembers(): Promise<void> {
     const state = this.follower.state.set;
     for (const m of state.members) {
-      if (m.status !== 'valid') continue;
+      // A leaving member still receives writes until its cut (several hosts).
+      if (m.status !== 'valid' && m.status !== 'leaving') continue;
       try {
         this.devices.set(m.id, await this.access.open(m.path, this.geometry.blocks * 512));
       } catch (error) {
