@@ -161,4 +161,33 @@ export function multiHostScenarios(openStores: OpenHostStores): void {
     await a.close();
     await b.close();
   });
+
+  it('a copy that fails in its final pass ends (member failed) and no host stays stalled', async () => {
+    const { store, members, a, b } = await twoHosts(openStores, 0.1);
+    const expected = new Map<number, Uint8Array>();
+    const half = Math.floor(ENGINE_BLOCKS / 2);
+    await a.dismount('m3', 'minicopy');
+    const la = load(a, 0, half, expected, 5);
+    const lb = load(b, half, ENGINE_BLOCKS, expected, 6);
+    await new Promise((r) => setTimeout(r, 40));
+    const handle = await a.mount('m3', 'minicopy');
+    await handle.started;
+    // Break the target once the copy is finishing: the last pass then fails on it.
+    for (let i = 0; i < 2000 && !(await readAll(store)).some((r) => r.event.type === 'CopyFinishing'); i++) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    members.faults(ENGINE_PATHS[2]!).failWrites();
+    const result = await handle.done;
+    expect(result.outcome).toBe('failed');
+    // Writes go on on both hosts: nobody is left stalled.
+    await a.write(0, pattern(0, 1, 9));
+    await b.write(half, pattern(half, 1, 9));
+    await la.stop();
+    await lb.stop();
+    const [m1, m2] = ENGINE_PATHS.map((p) => members.bytes(p!));
+    expect(differingBlocks(m1!, m2!)).toEqual([]);
+    expect(a.state.set.members[2]!.status).toBe('failed');
+    await a.close();
+    await b.close();
+  });
 }
