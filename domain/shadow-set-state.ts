@@ -296,25 +296,15 @@ function evolveControl(state: ShadowSetState, event: ShadowEvent, recorded: Reco
   switch (event.type) {
     case 'MemberDismounted': {
       const m = member(state, event.member, event);
-      if (m.status === 'leaving') {
-        // Phase two of a multi-host dismount: the bitmap started at the cut and stays.
+      const twoPhase = m.status === 'leaving';
+      if (twoPhase) {
         assert(
           m.leaving !== null && m.leaving.cutPosition !== null && allHostsAcked(state, m.leaving.writesAcked),
           `MemberDismounted of ${m.id} before every host drained its writes`,
         );
-        setStatus(m, 'dismounted', position);
-        m.away = {
-          position,
-          recordedAt: recorded.recordedAt,
-          policy: event.policy,
-          fingerprint: event.fingerprint,
-          error: null,
-        };
-        m.mount = null;
-        m.leaving = null;
-        return;
+      } else {
+        assert(m.status === 'valid', `MemberDismounted of ${m.id} in status ${m.status}`);
       }
-      assert(m.status === 'valid', `MemberDismounted of ${m.id} in status ${m.status}`);
       setStatus(m, 'dismounted', position);
       m.away = {
         position,
@@ -324,6 +314,9 @@ function evolveControl(state: ShadowSetState, event: ShadowEvent, recorded: Reco
         error: null,
       };
       m.mount = null;
+      m.leaving = null;
+      // Phase two of a multi-host dismount: the bitmap started at the cut and stays.
+      if (twoPhase) return;
       if (event.policy === 'minicopy') {
         m.bitmap = {
           sincePosition: position,
