@@ -30,8 +30,26 @@ export function decideMultiHost(
       }
       return [{ type: 'HostJoined', v, host: command.host }];
     }
-    case 'LeaveHost':
-      return state.hosts.includes(command.host) ? [{ type: 'HostLeft', v, host: command.host }] : [];
+    case 'LeaveHost': {
+      if (!state.hosts.includes(command.host)) return [];
+      const events: ShadowEvent[] = [{ type: 'HostLeft', v, host: command.host }];
+      // A copy the departed host ran cannot finish; its target got only that host's writes
+      // and its bitmap does not cover the others', so it is aborted without a fingerprint:
+      // the bitmap is dropped and the member's next return is a full copy (REFERENCE.md: the
+      // copy continues as a full copy when the bitmap cannot be trusted).
+      for (const m of state.members) {
+        if (m.copy?.owner === command.host) {
+          events.push({
+            type: 'CopyAborted',
+            v,
+            member: m.id,
+            reason: `host ${command.host} left the set during the copy; return the member again (full copy)`,
+            fingerprint: null,
+          });
+        }
+      }
+      return events;
+    }
     case 'RequestDismount': {
       requireHost(state, command.host);
       const m = resolve(command.member);

@@ -396,7 +396,10 @@ function evolveControl(state: ShadowSetState, event: ShadowEvent, recorded: Reco
       // What changes is the member's content, so the fingerprint is taken anew.
       if (m.away) m.away.fingerprint = event.fingerprint;
       if (event.fingerprint === null && m.bitmap) {
-        dropBitmap(m, `copy aborted at position ${position} and the member could not be fingerprinted`);
+        dropBitmap(
+          m,
+          `copy aborted at position ${position} and the member could not be fingerprinted (${event.reason})`,
+        );
       }
       return;
     }

@@ -333,6 +333,18 @@ export class VirtualUnit {
     return verifyMembers(this.context(), onProgress);
   }
 
+  /**
+   * Several hosts: record that `host` no longer serves the set (it died or was shut down
+   * uncleanly), so the others stop waiting for its acknowledgements; a copy it ran is aborted.
+   */
+  async hostLeft(host: string): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    if (this.host === null)
+      throw new CommandRejectedError('this set is served by one host: there is no other host to remove');
+    if (host === this.host) throw new CommandRejectedError(`${host} is this host; close it to leave the set`);
+    return this.controlLocked({ type: 'LeaveHost', host });
+  }
+
   /** DELETE/BITMAP: the member's next return is a full copy. */
   async deleteBitmap(member: string): Promise<RecordedEvent> {
     const [event] = await this.control({ type: 'DeleteBitmap', member });

@@ -5,7 +5,7 @@ import { registerCreate } from './commands/create.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerMaintenance } from './commands/maintenance.js';
-import { registerMembership } from './commands/membership.js';
+import { registerHostLeft, registerMembership } from './commands/membership.js';
 import { registerServe } from './commands/serve.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
@@ -32,6 +32,7 @@ export function buildProgram(): Command {
   registerCreate(program);
   registerServe(program);
   registerMembership(program);
+  registerHostLeft(program);
   registerInspect(program);
   registerMaintenance(program);
   registerDemo(program);

@@ -79,6 +79,10 @@ export async function startControlServer(options: {
         const body = memberBody.parse(await readBody(req));
         return send(res, 200, { result: await unit.abortCopy(body.member) });
       }
+      case 'POST /api/host-left': {
+        const body = z.object({ host: z.string().min(1) }).parse(await readBody(req));
+        return send(res, 200, { events: await unit.hostLeft(body.host) });
+      }
       case 'POST /api/verify':
         return send(res, 200, await unit.verify());
       default:

@@ -1,6 +1,10 @@
-import { describe } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryEventStore } from '../../adapters/store/memory/memory-event-store.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
+import { VirtualUnit } from '../../processes/virtual-unit.js';
+import { Life } from '../support/crashable.js';
+import { ENGINE_BLOCKS, ENGINE_CHUNK_BLOCKS, ENGINE_PATHS } from '../support/engine-fixture.js';
+import { differingBlocks, MemoryMembers, pattern } from '../support/memory-members.js';
 import { multiHostScenarios } from '../support/multi-host-scenarios.js';
 
 /** Host b sees every batch a few ms late, as a host further from the store would. */
@@ -33,5 +37,46 @@ describe('several hosts on one set (host b sees the stream 2 ms late)', () => {
   multiHostScenarios(async () => {
     const store = new MemoryEventStore();
     return [store, lagging(store, 2)];
+  });
+});
+
+describe('a host that dies mid-copy', () => {
+  it('is recorded as gone by another host: its copy is aborted, nobody waits for it, and the member returns with a full copy', async () => {
+    const store = new MemoryEventStore();
+    const members = new MemoryMembers(ENGINE_PATHS, ENGINE_BLOCKS * 512);
+    await VirtualUnit.create(store, members, {
+      setId: 'CLU',
+      blocks: ENGINE_BLOCKS,
+      chunkBlocks: ENGINE_CHUNK_BLOCKS,
+      memberPaths: ENGINE_PATHS,
+    });
+    const lifeA = new Life();
+    const a = await VirtualUnit.open({
+      store: lifeA.store(store),
+      access: lifeA.access(members),
+      host: 'a',
+      copyRateMiBps: 0.05,
+    });
+    const b = await VirtualUnit.open({ store, access: members, host: 'b' });
+    await a.dismount('m3', 'minicopy');
+    for (let i = 0; i < 20; i++) await b.write(i * 16, pattern(i * 16, 4, i + 1));
+    const handle = await a.mount('m3', 'minicopy');
+    await handle.started;
+    lifeA.crash(); // host a dies in the middle of its copy
+    const events = await b.hostLeft('a');
+    expect(events.map((r) => r.event.type)).toEqual(['HostLeft', 'CopyAborted']);
+    const m3 = b.state.set.members[2]!;
+    expect(m3).toMatchObject({ status: 'dismounted', bitmap: null });
+    expect(m3.noBitmapReason).toMatch(/host a left the set during the copy/);
+    // b is not held up by anything a owed.
+    await b.write(5, pattern(5, 1, 77));
+    const again = await b.mount('m3', 'minicopy-optional');
+    expect((await again.started).event).toMatchObject({ kind: 'full', host: 'b' });
+    expect((await again.done).outcome).toBe('completed');
+    const [m1, m2, m3bytes] = ENGINE_PATHS.map((p) => members.bytes(p));
+    expect(differingBlocks(m1!, m2!)).toEqual([]);
+    expect(differingBlocks(m1!, m3bytes!)).toEqual([]);
+    await expect(b.hostLeft('b')).rejects.toThrow(/is this host/);
+    await b.close();
   });
 });

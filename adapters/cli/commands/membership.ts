@@ -129,6 +129,36 @@ export function registerMembership(program: Command): void {
     });
 }
 
+/** `host-left`: several hosts; record that a dead host no longer serves the set. */
+export function registerHostLeft(program: Command): void {
+  program
+    .command('host-left <set> <host>')
+    .description(
+      'several hosts (--node): record that a host died; its copy is aborted and nobody waits for it',
+    )
+    .action(async (set: string, host: string, _options: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      const paths = ctx.paths(set);
+      await requireSet(paths, ctx.home);
+      const client = await serverClient(paths);
+      const events = client
+        ? (await client.post<{ events: RecordedEvent[] }>('/api/host-left', { host })).events
+        : await withEngine(
+            paths,
+            ctx.home,
+            (unit) => unit.hostLeft(host),
+            (w) => ctx.output.note(w),
+          );
+      ctx.output.result({ events }, () => {
+        if (events.length === 0) ctx.output.line(`${host} does not serve ${set}`);
+        for (const e of events)
+          ctx.output.line(
+            `position ${e.position}: ${e.event.type}${'reason' in e.event ? ` (${e.event.reason})` : ''}`,
+          );
+      });
+    });
+}
+
 function describeStart(ctx: CommandContext, started: RecordedEvent): void {
   const e = started.event as {
     member: string;
