@@ -180,6 +180,7 @@ describe.skipIf(!available)('NBD server with real clients', () => {
       '--size=32M',
       '--verify=crc32c',
       '--verify_fatal=1',
+      '--verify_state_save=0',
       '--output-format=json',
     ]);
     const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
