@@ -12,8 +12,8 @@ import {
   type ShadowEvent,
   type WriteEventType,
 } from '../domain/events.js';
+import { stateAt } from '../processes/queries/state-at.js';
 import { initialProjectedState, projectBatch } from '../projections/projected-state.js';
-import { stateAt } from '../projections/state-at.js';
 import { encodeProjectedState } from '../projections/state-snapshot.js';
 
 /**

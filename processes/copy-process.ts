@@ -1,7 +1,8 @@
-import { assert, IoError, ShadowlogError } from '../domain/errors.js';
+import { assert } from '../domain/errors.js';
 import { chunkRunBlocks } from '../domain/geometry.js';
+import { errorMessage } from '../primitives/error-message.js';
+import type { RateLimiter } from '../primitives/rate-limiter.js';
 import type { EngineContext } from './engine-context.js';
-import type { RateLimiter } from './rate-limiter.js';
 
 /** Tuning of the copy process. */
 export interface CopyTuning {
@@ -212,7 +213,7 @@ export async function runCopy(
         outcome: 'failed',
         bytesCopied: prefixBytes,
         chunksCopied: prefixChunks,
-        reason: message(failure.cause),
+        reason: errorMessage(failure.cause),
       };
     }
     // The source side failed with no valid member left to read from: stop; the copy resumes later.
@@ -222,7 +223,7 @@ export async function runCopy(
       outcome: 'stopped',
       bytesCopied: prefixBytes,
       chunksCopied: prefixChunks,
-      reason: message(failure),
+      reason: errorMessage(failure),
     };
   }
   if (stopOutcome !== null) {
@@ -271,7 +272,7 @@ export async function runCopy(
           outcome: 'failed',
           bytesCopied: prefixBytes,
           chunksCopied: prefixChunks,
-          reason: message(error.cause),
+          reason: errorMessage(error.cause),
         };
       }
       return {
@@ -279,7 +280,7 @@ export async function runCopy(
         outcome: 'aborted',
         bytesCopied: prefixBytes,
         chunksCopied: prefixChunks,
-        reason: `the copy could not finish: ${message(error)}`,
+        reason: `the copy could not finish: ${errorMessage(error)}`,
       };
     }
     report(true);
@@ -308,11 +309,6 @@ export async function runCopy(
 /** A write to the copy target failed (as opposed to a read from the source). */
 class TargetError extends Error {
   constructor(override readonly cause: unknown) {
-    super(message(cause));
+    super(errorMessage(cause));
   }
-}
-
-function message(error: unknown): string {
-  if (error instanceof ShadowlogError || error instanceof IoError) return error.message;
-  return error instanceof Error ? error.message : String(error);
 }

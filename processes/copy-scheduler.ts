@@ -1,10 +1,10 @@
 import { CommandRejectedError, ShadowlogError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/events.js';
 import type { BlockDevice } from '../domain/ports/block-device.js';
+import type { RateLimiter } from '../primitives/rate-limiter.js';
+import { Semaphore } from '../primitives/semaphore.js';
 import { type CopyResult, type CopyTuning, runCopy } from './copy-process.js';
 import type { EngineContext } from './engine-context.js';
-import type { RateLimiter } from './rate-limiter.js';
-import { Semaphore } from './semaphore.js';
 
 /** A copy to a returning member, as started by `VirtualUnit.mount`. */
 export interface CopyHandle {

@@ -4,8 +4,8 @@ import type { Geometry } from '../domain/geometry.js';
 import type { BlockDevice } from '../domain/ports/block-device.js';
 import type { ShadowCommand } from '../domain/shadow-set-commands.js';
 import type { ShadowSetState } from '../domain/shadow-set-state.js';
-import type { IoBarrier } from './io-barrier.js';
-import type { RangeLock } from './range-lock.js';
+import type { IoBarrier } from '../primitives/io-barrier.js';
+import type { RangeLock } from '../primitives/range-lock.js';
 
 /** Progress of a copy or merge, for progress bars (not logged: checkpoints are). */
 export interface ProgressUpdate {

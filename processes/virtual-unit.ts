@@ -20,19 +20,20 @@ import type { MemberAccess } from '../domain/ports/member-access.js';
 import type { ShadowCommand } from '../domain/shadow-set-commands.js';
 import { decide, resolveMember } from '../domain/shadow-set-decider.js';
 import { allHostsAcked, cloneState, evolve, type ShadowSetState } from '../domain/shadow-set-state.js';
+import { errorMessage } from '../primitives/error-message.js';
+import { IoBarrier } from '../primitives/io-barrier.js';
+import { RangeLock } from '../primitives/range-lock.js';
+import { RateLimiter } from '../primitives/rate-limiter.js';
+import { Semaphore } from '../primitives/semaphore.js';
 import { MinimergeBitmap } from '../projections/minimerge-bitmap.js';
 import type { ProjectedState } from '../projections/projected-state.js';
-import { currentState, type SnapshotSink, type SnapshotSource } from '../projections/state-at.js';
 import { type CopyResult, type CopyTuning, DEFAULT_COPY_TUNING } from './copy-process.js';
 import { type CopyHandle, CopyScheduler } from './copy-scheduler.js';
 import { type MergeResult, runMerge } from './crash-merge.js';
 import type { EngineContext, ProgressUpdate } from './engine-context.js';
 import { HostCoordinator } from './host-coordinator.js';
-import { IoBarrier } from './io-barrier.js';
-import { ProjectionFollower } from './projection-follower.js';
-import { RangeLock } from './range-lock.js';
-import { RateLimiter } from './rate-limiter.js';
-import { Semaphore } from './semaphore.js';
+import { ProjectionFollower } from './queries/projection-follower.js';
+import { currentState, type SnapshotSink, type SnapshotSource } from './queries/state-at.js';
 import { type VerifyResult, verifyMembers } from './verify-members.js';
 import { WriteTracker } from './write-tracker.js';
 
@@ -467,7 +468,7 @@ export class VirtualUnit {
         // write must not hold data their source lacks, or the copy would not converge.
         await this.resyncCopyTargets(lbn, count, targets);
         throw new IoError(
-          `write of LBN ${lbn}-${lbn + count - 1} failed on the last valid member: ${describe(failed)}`,
+          `write of LBN ${lbn}-${lbn + count - 1} failed on the last valid member: ${errorMessage(failed)}`,
         );
       }
       if (!this.follower.state.set.members.some((m) => m.status === 'valid' && this.devices.has(m.id))) {
@@ -715,7 +716,7 @@ export class VirtualUnit {
     const m = this.follower.state.set.members.find((x) => x.id === member);
     if (!m || m.status === 'failed' || m.status === 'dismounted') return true;
     try {
-      await this.controlLocked({ type: 'FailMember', member, error: describe(error) });
+      await this.controlLocked({ type: 'FailMember', member, error: errorMessage(error) });
     } catch (rejected) {
       if (rejected instanceof CommandRejectedError) {
         // Raced with another failure report for the same member, or it is the last valid member.
@@ -743,7 +744,7 @@ export class VirtualUnit {
       } catch (error) {
         if (sources.length === 1) {
           throw new IoError(
-            `read at byte ${offset} failed on ${id}, the last valid member: ${describe(error)}`,
+            `read at byte ${offset} failed on ${id}, the last valid member: ${errorMessage(error)}`,
           );
         }
         await this.failMember(id, error);
@@ -910,8 +911,4 @@ async function writeZeroes(device: BlockDevice, lbn: number, count: number): Pro
     offset += n;
     left -= n;
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

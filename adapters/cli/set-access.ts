@@ -1,11 +1,11 @@
 import { access } from 'node:fs/promises';
 import { InvalidArgumentError, NotFoundError } from '../../domain/errors.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
+import { positionAtTime } from '../../processes/queries/position-at-time.js';
+import { currentState, stateAt } from '../../processes/queries/state-at.js';
 import { VirtualUnit } from '../../processes/virtual-unit.js';
 import { MinimergeBitmap } from '../../projections/minimerge-bitmap.js';
-import { positionAtTime } from '../../projections/position-at-time.js';
 import type { ProjectedState } from '../../projections/projected-state.js';
-import { currentState, stateAt } from '../../projections/state-at.js';
 import { FileMemberAccess } from '../devices/file-member-access.js';
 import { EmbeddedEventStore, openEmbeddedStore, SnapshotStore } from '../store/embedded/index.js';
 import { isKurrentDbConnectionString, openKurrentDbStore } from '../store/kurrentdb/index.js';

@@ -1,4 +1,5 @@
 import { IoError } from '../../domain/errors.js';
+import { errorMessage } from '../../primitives/error-message.js';
 
 /** The errno name (`ENOENT`, `EIO`, ...) of a Node.js system error, or undefined for anything else. */
 export function errnoCode(error: unknown): string | undefined {
@@ -16,7 +17,7 @@ export function errnoCode(error: unknown): string | undefined {
  */
 export function fsIoError(action: string, path: string, error: unknown): IoError {
   const code = errnoCode(error) ?? 'unknown error';
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = errorMessage(error);
   return new IoError(`${action} ${path} failed (${code}): ${detail}${fixFor(code)}`, { cause: error });
 }
 

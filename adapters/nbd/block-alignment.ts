@@ -1,5 +1,5 @@
 import { IoError } from '../../domain/errors.js';
-import type { RangeLock } from '../../processes/range-lock.js';
+import type { RangeLock } from '../../primitives/range-lock.js';
 import { MIN_BLOCK_SIZE_BYTES } from './nbd-constants.js';
 import type { NbdExport, NbdWriteZeroesOptions } from './nbd-export.js';
 

@@ -1,5 +1,5 @@
 import { IoError } from '../../domain/errors.js';
-import type { RangeLock } from '../../processes/range-lock.js';
+import type { RangeLock } from '../../primitives/range-lock.js';
 import { readBytes, trimBytes, writeBytes, zeroBytes } from './block-alignment.js';
 import { normalizeExtents } from './block-status.js';
 import {

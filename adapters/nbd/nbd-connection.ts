@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { RangeLock } from '../../processes/range-lock.js';
+import type { RangeLock } from '../../primitives/range-lock.js';
 import { InFlightBudget } from './in-flight-budget.js';
 import { type CommandOutcome, type ExecutionContext, executeCommand } from './nbd-command-executor.js';
 import {

@@ -1,6 +1,6 @@
 import { type AddressInfo, BlockList, createServer, isIP, type Server, type Socket } from 'node:net';
 import { InvalidArgumentError } from '../../domain/errors.js';
-import { RangeLock } from '../../processes/range-lock.js';
+import { RangeLock } from '../../primitives/range-lock.js';
 import { NbdConnection } from './nbd-connection.js';
 import {
   DEFAULT_GRACEFUL_CLOSE_TIMEOUT_MS,

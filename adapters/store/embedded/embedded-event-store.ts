@@ -18,8 +18,8 @@ import {
   type SubscriptionFeed,
   type SubscriptionLimits,
   startSubscription,
-} from '../memory/live-subscription.js';
-import { checkReadRange, checkSubscribeFrom, DEFAULT_READ_BATCH } from '../memory/store-arguments.js';
+} from '../shared/live-subscription.js';
+import { checkReadRange, checkSubscribeFrom, DEFAULT_READ_BATCH } from '../shared/store-arguments.js';
 import { ioError } from './durable-file.js';
 import { refreshTail } from './follow-tail.js';
 import {

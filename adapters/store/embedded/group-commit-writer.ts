@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { assert, IoError, WrongExpectedPositionError } from '../../../domain/errors.js';
 import type { ShadowEvent } from '../../../domain/events.js';
-import { checkExpectedPosition } from '../memory/store-arguments.js';
+import { checkExpectedPosition } from '../shared/store-arguments.js';
 import { ioError } from './durable-file.js';
 import type { LogState, SegmentState } from './log-state.js';
 import { createSegmentFile, writeIndexFile } from './open-log.js';

@@ -8,7 +8,7 @@ import {
   WrongExpectedPositionError,
 } from '../../../domain/errors.js';
 import { parseEvent, type ShadowEvent } from '../../../domain/events.js';
-import { checkExpectedPosition } from '../memory/store-arguments.js';
+import { checkExpectedPosition } from '../shared/store-arguments.js';
 import { type Chunk, cutIntoChunks, type PendingAppend } from './append-chunks.js';
 import { AppendQueue } from './append-queue.js';
 import type { KurrentDbClientSurface } from './client-surface.js';

@@ -7,7 +7,7 @@ import type {
   ReadOptions,
   Subscription,
 } from '../../../domain/ports/event-store.js';
-import { checkReadRange, checkSubscribeFrom, DEFAULT_READ_BATCH } from '../memory/store-arguments.js';
+import { checkReadRange, checkSubscribeFrom, DEFAULT_READ_BATCH } from '../shared/store-arguments.js';
 import {
   AppendWriter,
   type AppendWriterLimits,

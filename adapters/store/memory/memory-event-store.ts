@@ -12,8 +12,8 @@ import {
   type SubscriptionFeed,
   type SubscriptionLimits,
   startSubscription,
-} from './live-subscription.js';
-import { checkExpectedPosition, checkReadRange, checkSubscribeFrom } from './store-arguments.js';
+} from '../shared/live-subscription.js';
+import { checkExpectedPosition, checkReadRange, checkSubscribeFrom } from '../shared/store-arguments.js';
 
 /**
  * The reference EventStore: events in an array. Every other store must behave like this one

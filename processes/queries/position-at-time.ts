@@ -1,4 +1,4 @@
-import type { EventStore } from '../domain/ports/event-store.js';
+import type { EventStore } from '../../domain/ports/event-store.js';
 
 /**
  * The position of the last event recorded at or before `timeMs`, or -1 when the log starts

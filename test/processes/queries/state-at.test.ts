@@ -2,19 +2,19 @@ import fc from 'fast-check';
 import { firstValueFrom } from 'rxjs';
 import { filter } from 'rxjs/operators';
 import { describe, expect, it } from 'vitest';
-import { MemoryEventStore } from '../../adapters/store/memory/memory-event-store.js';
-import { OutOfRangeError } from '../../domain/errors.js';
-import type { RecordedEvent } from '../../domain/events.js';
-import { liveProjection } from '../../projections/live-projection.js';
-import { positionAtTime } from '../../projections/position-at-time.js';
+import { MemoryEventStore } from '../../../adapters/store/memory/memory-event-store.js';
+import { OutOfRangeError } from '../../../domain/errors.js';
+import type { RecordedEvent } from '../../../domain/events.js';
+import { liveProjection } from '../../../processes/queries/live-projection.js';
+import { positionAtTime } from '../../../processes/queries/position-at-time.js';
+import { currentState, stateAt } from '../../../processes/queries/state-at.js';
 import {
   cloneProjectedState,
   initialProjectedState,
   projectBatch,
-} from '../../projections/projected-state.js';
-import { currentState, stateAt } from '../../projections/state-at.js';
-import { encodeProjectedState } from '../../projections/state-snapshot.js';
-import { recordedLogArb } from '../support/command-arbitraries.js';
+} from '../../../projections/projected-state.js';
+import { encodeProjectedState } from '../../../projections/state-snapshot.js';
+import { recordedLogArb } from '../../support/command-arbitraries.js';
 
 /** A store holding `log`'s events, with the same recordedAt as the log. */
 async function storeOf(

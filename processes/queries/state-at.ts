@@ -1,7 +1,11 @@
-import { OutOfRangeError } from '../domain/errors.js';
-import type { EventStore } from '../domain/ports/event-store.js';
-import { initialProjectedState, type ProjectedState, projectBatch } from './projected-state.js';
-import { decodeProjectedState } from './state-snapshot.js';
+import { OutOfRangeError } from '../../domain/errors.js';
+import type { EventStore } from '../../domain/ports/event-store.js';
+import {
+  initialProjectedState,
+  type ProjectedState,
+  projectBatch,
+} from '../../projections/projected-state.js';
+import { decodeProjectedState } from '../../projections/state-snapshot.js';
 
 /** Where stateAt may find a projection snapshot to start from. */
 export interface SnapshotSource {

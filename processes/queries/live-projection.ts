@@ -1,6 +1,10 @@
 import { Observable, shareReplay } from 'rxjs';
-import type { EventStore } from '../domain/ports/event-store.js';
-import { initialProjectedState, type ProjectedState, projectBatch } from './projected-state.js';
+import type { EventStore } from '../../domain/ports/event-store.js';
+import {
+  initialProjectedState,
+  type ProjectedState,
+  projectBatch,
+} from '../../projections/projected-state.js';
 
 /** Options of {@link liveProjection}. */
 export interface LiveProjectionOptions {

@@ -1,9 +1,9 @@
 import type { Subscription as RxSubscription } from 'rxjs';
-import type { EventStore } from '../domain/ports/event-store.js';
-import { liveProjection } from '../projections/live-projection.js';
-import type { ProjectedState } from '../projections/projected-state.js';
-import type { SnapshotSink } from '../projections/state-at.js';
-import { encodeProjectedState } from '../projections/state-snapshot.js';
+import type { EventStore } from '../../domain/ports/event-store.js';
+import type { ProjectedState } from '../../projections/projected-state.js';
+import { encodeProjectedState } from '../../projections/state-snapshot.js';
+import { liveProjection } from './live-projection.js';
+import type { SnapshotSink } from './state-at.js';
 
 /** Where and how often the follower saves projection snapshots. */
 export interface SnapshotPolicy {
