@@ -75,7 +75,7 @@ export class WrongExpectedPositionError extends ShadowlogError {
   }
 }
 
-/** An invariant of DESIGN.md does not hold: a bug, never a user error. */
+/** An invariant of docs/design.md does not hold: a bug, never a user error. */
 export class InvariantViolationError extends ShadowlogError {
   constructor(message: string) {
     super('INVARIANT_VIOLATED', `invariant violated: ${message}`);

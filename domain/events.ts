@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EventInvalidError } from './errors.js';
 
 /**
- * The event catalogue: one zod schema per event of DESIGN.md. Every event carries its `type`
+ * The event catalogue: one zod schema per event of docs/design.md. Every event carries its `type`
  * and a schema version `v`. Events read from outside the process (a store, HTTP, a file) go
  * through {@link parseEvent}; events built in-process are trusted and not re-validated on
  * the hot path.

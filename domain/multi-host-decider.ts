@@ -35,7 +35,7 @@ export function decideMultiHost(
       const events: ShadowEvent[] = [{ type: 'HostLeft', v, host: command.host }];
       // A copy the departed host ran cannot finish; its target got only that host's writes
       // and its bitmap does not cover the others', so it is aborted without a fingerprint:
-      // the bitmap is dropped and the member's next return is a full copy (REFERENCE.md: the
+      // the bitmap is dropped and the member's next return is a full copy (docs/reference.md: the
       // copy continues as a full copy when the bitmap cannot be trusted).
       for (const m of state.members) {
         if (m.copy?.owner === command.host) {

@@ -12,7 +12,7 @@ interface Entry {
 
 /**
  * Block range locks: an application write and the copy or merge of the chunks under it are
- * serialised (DESIGN.md invariant 3). Locks are granted in the order requested: a request
+ * serialised (docs/design.md invariant 3). Locks are granted in the order requested: a request
  * waits for every earlier request whose range overlaps, so there is no starvation and no
  * deadlock (each waits only on older entries). Ranges are half-open `[start, end)`.
  *

@@ -17,7 +17,7 @@ export interface SnapshotPolicy {
  * Keeps the engine's projections current from the store subscription, and lets a control
  * operation wait until its own event is folded. The engine decides on `state` only after
  * `waitFor` returns, so a decision always sees every event before it: the state it decides on
- * is the state replay will compute at that position (DESIGN.md invariant 7).
+ * is the state replay will compute at that position (docs/design.md invariant 7).
  */
 export class ProjectionFollower {
   private current: ProjectedState;

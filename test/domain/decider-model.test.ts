@@ -17,7 +17,7 @@ import { SetHarness } from '../support/set-harness.js';
  * Model-based test of the decider: random command sequences against a naive model of the
  * write bitmaps. Refused commands must leave the state untouched; accepted ones must keep
  * every invariant, and each bitmap must equal exactly the chunks written since its member
- * left (never under-reporting, DESIGN.md invariant 2).
+ * left (never under-reporting, docs/design.md invariant 2).
  */
 
 interface Model {

@@ -38,7 +38,7 @@ const valid = [
 ];
 
 describe('event catalogue', () => {
-  it('has one schema per event of DESIGN.md and parses each', () => {
+  it('has one schema per event of docs/design.md and parses each', () => {
     expect(EVENT_TYPES).toHaveLength(20);
     expect(new Set(valid.map((e) => e.type))).toEqual(new Set(EVENT_TYPES));
     for (const event of valid) expect(parseEvent(structuredClone(event))).toEqual(event);
