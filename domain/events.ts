@@ -34,15 +34,23 @@ export const fingerprintSchema = z.object({
   /** Content sample: hash of chosen chunks of the member. */
   samples: z.array(z.object({ chunk: nonNegative, hash: z.string().min(1).max(128) })).max(4096),
 });
+/** A member's fingerprint (see {@link fingerprintSchema}). */
 export type Fingerprint = z.infer<typeof fingerprintSchema>;
 
+/** How a member leaves: `minicopy` keeps a write bitmap, `none` does not. */
 export const dismountPolicySchema = z.enum(['minicopy', 'none']);
+/** A dismount policy. */
 export type DismountPolicy = z.infer<typeof dismountPolicySchema>;
+/** How a member returns: by minicopy only, by minicopy if possible, or by full copy. */
 export const mountPolicySchema = z.enum(['minicopy', 'minicopy-optional', 'full']);
+/** A mount policy. */
 export type MountPolicy = z.infer<typeof mountPolicySchema>;
+/** What a copy copies: the marked chunks (`mini`) or every chunk (`full`). */
 export const copyKindSchema = z.enum(['mini', 'full']);
+/** A copy kind. */
 export type CopyKind = z.infer<typeof copyKindSchema>;
 
+/** The set is created with its geometry and members; always the event at position 0. */
 export const shadowSetCreatedSchema = z.object({
   type: z.literal('ShadowSetCreated'),
   v,
@@ -55,9 +63,13 @@ export const shadowSetCreatedSchema = z.object({
     .min(2)
     .max(6),
 });
+/** An application write of `count` blocks at `lbn`, logged before it reaches any member. */
 export const blocksWrittenSchema = z.object({ type: z.literal('BlocksWritten'), v, lbn, count });
+/** A trim of `count` blocks at `lbn`, logged before it reaches any member. */
 export const blocksTrimmedSchema = z.object({ type: z.literal('BlocksTrimmed'), v, lbn, count });
+/** A write-zeroes of `count` blocks at `lbn`, logged before it reaches any member. */
 export const zeroesWrittenSchema = z.object({ type: z.literal('ZeroesWritten'), v, lbn, count });
+/** A member left the set (DISMOUNT); with policy minicopy its write bitmap starts here. */
 export const memberDismountedSchema = z.object({
   type: z.literal('MemberDismounted'),
   v,
@@ -65,6 +77,7 @@ export const memberDismountedSchema = z.object({
   policy: dismountPolicySchema,
   fingerprint: fingerprintSchema.nullable(),
 });
+/** A dismounted or failed member asks to return (MOUNT). */
 export const memberMountRequestedSchema = z.object({
   type: z.literal('MemberMountRequested'),
   v,
@@ -73,6 +86,7 @@ export const memberMountRequestedSchema = z.object({
   /** The member as found on return; compared with the dismount fingerprint. */
   fingerprint: fingerprintSchema.nullable(),
 });
+/** A copy to a returning member starts, with its decision (mini or full) and the reason. */
 export const copyStartedSchema = z.object({
   type: z.literal('CopyStarted'),
   v,
@@ -85,6 +99,7 @@ export const copyStartedSchema = z.object({
   /** The host running the copy, on a set served by several hosts. */
   host: host.optional(),
 });
+/** A checkpoint of a running copy. */
 export const copyProgressedSchema = z.object({
   type: z.literal('CopyProgressed'),
   v,
@@ -94,6 +109,7 @@ export const copyProgressedSchema = z.object({
   nextChunk: nonNegative,
   bytesCopied: nonNegative,
 });
+/** The copy finished: the member is valid again. */
 export const copyCompletedSchema = z.object({
   type: z.literal('CopyCompleted'),
   v,
@@ -101,6 +117,7 @@ export const copyCompletedSchema = z.object({
   bytesCopied: nonNegative,
   durationMs: nonNegative,
 });
+/** The copy stopped before the end: the member is dismounted again. */
 export const copyAbortedSchema = z.object({
   type: z.literal('CopyAborted'),
   v,
@@ -109,14 +126,18 @@ export const copyAbortedSchema = z.object({
   /** The target as left by the aborted copy; null when it could not be read (its bitmap is then unusable). */
   fingerprint: fingerprintSchema.nullable(),
 });
+/** A member was expelled after an I/O error. */
 export const memberFailedSchema = z.object({
   type: z.literal('MemberFailed'),
   v,
   member: memberId,
   error: z.string().min(1).max(1000),
 });
+/** An operator deleted a member's write bitmap; its next return is a full copy. */
 export const bitmapDeletedSchema = z.object({ type: z.literal('BitmapDeleted'), v, member: memberId });
+/** Every write up to `position` is on every valid member (the minimerge bitmap starts after it). */
 export const membersSyncedSchema = z.object({ type: z.literal('MembersSynced'), v, position });
+/** A crash merge starts. */
 export const mergeStartedSchema = z.object({
   type: z.literal('MergeStarted'),
   v,
@@ -125,6 +146,7 @@ export const mergeStartedSchema = z.object({
   /** First position whose writes may not be on every member (the last MembersSynced position + 1). */
   fromPosition: position,
 });
+/** The crash merge finished: the members agree again. */
 export const mergeCompletedSchema = z.object({
   type: z.literal('MergeCompleted'),
   v,
@@ -154,6 +176,7 @@ export const acknowledgementSchema = z.enum([
   'copy-start',
   'copy-finish',
 ]);
+/** A step of a multi-host protocol. */
 export type Acknowledgement = z.infer<typeof acknowledgementSchema>;
 /** A host did what a protocol step asked of it. */
 export const hostAcknowledgedSchema = z.object({
@@ -193,16 +216,23 @@ export const shadowEventSchema = z.discriminatedUnion('type', [
   hostAcknowledgedSchema,
 ]);
 
+/** Any event of a shadow set stream. */
 export type ShadowEvent = z.infer<typeof shadowEventSchema>;
+/** The name of an event type. */
 export type ShadowEventType = ShadowEvent['type'];
 /** The event of type `T`. */
 export type EventOf<T extends ShadowEventType> = Extract<ShadowEvent, { type: T }>;
+/** The ShadowSetCreated event. */
 export type ShadowSetCreated = EventOf<'ShadowSetCreated'>;
+/** The BlocksWritten event. */
 export type BlocksWritten = EventOf<'BlocksWritten'>;
+/** The BlocksTrimmed event. */
 export type BlocksTrimmed = EventOf<'BlocksTrimmed'>;
+/** The ZeroesWritten event. */
 export type ZeroesWritten = EventOf<'ZeroesWritten'>;
 /** The three events that change volume contents; they share one compact encoding. */
 export type WriteEvent = BlocksWritten | BlocksTrimmed | ZeroesWritten;
+/** Names of the write events. */
 export type WriteEventType = WriteEvent['type'];
 
 /** Every event type name, in catalogue order. */

@@ -95,11 +95,22 @@ export class LbnRangeSet implements Iterable<LbnRange> {
     }
     const start = Math.min(lbn, this.starts[i]!);
     const merged = Math.max(end, this.ends[j - 1]!);
-    let removed = 0;
-    for (let k = i; k < j; k++) removed += this.ends[k]! - this.starts[k]!;
+    const removed = this.blocksIn(i, j);
     this.starts.splice(i, j - i, start);
     this.ends.splice(i, j - i, merged);
     this.total += merged - start - removed;
+  }
+
+  /**
+   * Add `[lbn, lbn + count)`, which must not start before the last range does (ranges added
+   * in ascending LBN order): O(1), no search, merging with the last range if it overlaps or
+   * touches it. Returns the index of the range that now holds it, so a caller sweeping sorted
+   * ranges (the write audit) can tell which ranges joined into one.
+   */
+  addAscending(lbn: number, count: number): number {
+    checkRange(lbn, count);
+    this.append(lbn, lbn + count);
+    return this.starts.length - 1;
   }
 
   /** Remove `[lbn, lbn + count)`; blocks not in the set are ignored. */
@@ -122,8 +133,7 @@ export class LbnRangeSet implements Iterable<LbnRange> {
       newStarts.push(end);
       newEnds.push(lastEnd);
     }
-    let removed = 0;
-    for (let k = i; k < j; k++) removed += this.ends[k]! - this.starts[k]!;
+    const removed = this.blocksIn(i, j);
     let kept = 0;
     for (let k = 0; k < newStarts.length; k++) kept += newEnds[k]! - newStarts[k]!;
     this.starts.splice(i, j - i, ...newStarts);
@@ -210,6 +220,13 @@ export class LbnRangeSet implements Iterable<LbnRange> {
     }
   }
 
+  /** Blocks in the `index`-th maximal range (ascending by LBN); no iterator, for loops over many ranges. */
+  countAt(index: number): number {
+    if (!(index >= 0 && index < this.starts.length))
+      assert(false, `no range ${index} of ${this.starts.length}`);
+    return this.ends[index]! - this.starts[index]!;
+  }
+
   /** The maximal ranges, ascending by LBN, as an array. */
   toArray(): LbnRange[] {
     return [...this];
@@ -235,13 +252,21 @@ export class LbnRangeSet implements Iterable<LbnRange> {
     return true;
   }
 
+  /** Blocks covered by ranges `i..j-1`. */
+  private blocksIn(i: number, j: number): number {
+    let blocks = 0;
+    for (let k = i; k < j; k++) blocks += this.ends[k]! - this.starts[k]!;
+    return blocks;
+  }
+
   /**
    * Append `[start, end)`, which must not start before the last range does: the O(1) building
    * block of `from` and the set operations, which all produce ranges in ascending order.
    */
   private append(start: number, end: number): void {
     const last = this.starts.length - 1;
-    assert(last < 0 || start >= this.starts[last]!, `range ${start} appended out of order`);
+    // Checked before calling assert: building the message on every append would cost a string each.
+    if (last >= 0 && start < this.starts[last]!) assert(false, `range ${start} appended out of order`);
     if (last >= 0 && start <= this.ends[last]!) {
       const lastEnd = this.ends[last]!;
       if (end > lastEnd) {

@@ -17,39 +17,10 @@ export function decideMultiHost(
   checkDismount: (m: MemberState, policy: 'minicopy' | 'none') => void,
 ): ShadowEvent[] {
   switch (command.type) {
-    case 'JoinHost': {
-      if (state.hosts.includes(command.host)) return [];
-      // A new host would owe acknowledgements for a protocol it never saw the start of.
-      const busy = state.members.find(
-        (m) => m.leaving !== null || (m.copy !== null && m.copy.owner !== null),
-      );
-      if (busy) {
-        throw new CommandRejectedError(
-          `host '${command.host}' cannot join ${state.setId} while ${busy.id} is ${busy.status}; retry when it is done`,
-        );
-      }
-      return [{ type: 'HostJoined', v, host: command.host }];
-    }
-    case 'LeaveHost': {
-      if (!state.hosts.includes(command.host)) return [];
-      const events: ShadowEvent[] = [{ type: 'HostLeft', v, host: command.host }];
-      // A copy the departed host ran cannot finish; its target got only that host's writes
-      // and its bitmap does not cover the others', so it is aborted without a fingerprint:
-      // the bitmap is dropped and the member's next return is a full copy (docs/reference.md: the
-      // copy continues as a full copy when the bitmap cannot be trusted).
-      for (const m of state.members) {
-        if (m.copy?.owner === command.host) {
-          events.push({
-            type: 'CopyAborted',
-            v,
-            member: m.id,
-            reason: `host ${command.host} left the set during the copy; return the member again (full copy)`,
-            fingerprint: null,
-          });
-        }
-      }
-      return events;
-    }
+    case 'JoinHost':
+      return decideJoin(command, state);
+    case 'LeaveHost':
+      return decideLeave(command, state);
     case 'RequestDismount': {
       requireHost(state, command.host);
       const m = resolve(command.member);
@@ -58,36 +29,74 @@ export function decideMultiHost(
         { type: 'MemberDismountRequested', v, member: m.id, policy: command.policy, host: command.host },
       ];
     }
-    case 'Acknowledge': {
+    case 'Acknowledge':
       requireHost(state, command.host);
-      const m = resolve(command.member);
-      if (command.step === 'copy-finish') {
-        if (!m.copy?.finishing) throw new CommandRejectedError(`no copy to ${m.id} is finishing`);
-        if (m.copy.finishing.acked.includes(command.host)) return [];
-      } else if (command.step === 'copy-start') {
-        if (m.copy === null) throw new CommandRejectedError(`no copy to ${m.id} is running`);
-        if (m.copy.startAcked.includes(command.host)) return [];
-      } else {
-        if (m.leaving === null) throw new CommandRejectedError(`${m.id} is not leaving`);
-        if (command.step === 'dismount-writes' && m.leaving.cutPosition === null) {
-          throw new CommandRejectedError(
-            `${m.id} has no cut yet: writes cannot be drained before every host stopped reading it`,
-          );
-        }
-        const acked = command.step === 'dismount-reads' ? m.leaving.readsAcked : m.leaving.writesAcked;
-        if (acked.includes(command.host)) return [];
-      }
-      return [{ type: 'HostAcknowledged', v, host: command.host, member: m.id, step: command.step }];
-    }
-    case 'FinishCopy': {
-      const m = resolve(command.member);
-      if (m.copy === null || m.copy.owner !== command.host) {
-        throw new CommandRejectedError(`${command.host} runs no copy to ${m.id}`);
-      }
-      if (m.copy.finishing !== null) return [];
-      return [{ type: 'CopyFinishing', v, member: m.id, host: command.host }];
+      return decideAcknowledge(command, resolve(command.member));
+    case 'FinishCopy':
+      return decideFinishCopy(command, resolve(command.member));
+  }
+}
+
+function decideJoin(command: JoinHost, state: ShadowSetState): ShadowEvent[] {
+  if (state.hosts.includes(command.host)) return [];
+  // A new host would owe acknowledgements for a protocol it never saw the start of.
+  const busy = state.members.find((m) => m.leaving !== null || (m.copy !== null && m.copy.owner !== null));
+  if (busy) {
+    throw new CommandRejectedError(
+      `host '${command.host}' cannot join ${state.setId} while ${busy.id} is ${busy.status}; retry when it is done`,
+    );
+  }
+  return [{ type: 'HostJoined', v, host: command.host }];
+}
+
+function decideLeave(command: LeaveHost, state: ShadowSetState): ShadowEvent[] {
+  if (!state.hosts.includes(command.host)) return [];
+  const events: ShadowEvent[] = [{ type: 'HostLeft', v, host: command.host }];
+  // A copy the departed host ran cannot finish; its target got only that host's writes
+  // and its bitmap does not cover the others', so it is aborted without a fingerprint:
+  // the bitmap is dropped and the member's next return is a full copy (docs/reference.md: the
+  // copy continues as a full copy when the bitmap cannot be trusted).
+  for (const m of state.members) {
+    if (m.copy?.owner === command.host) {
+      events.push({
+        type: 'CopyAborted',
+        v,
+        member: m.id,
+        reason: `host ${command.host} left the set during the copy; return the member again (full copy)`,
+        fingerprint: null,
+      });
     }
   }
+  return events;
+}
+
+/** A step acknowledged already decides nothing; one the member is not at is refused. */
+function decideAcknowledge(command: Acknowledge, m: MemberState): ShadowEvent[] {
+  if (command.step === 'copy-finish') {
+    if (!m.copy?.finishing) throw new CommandRejectedError(`no copy to ${m.id} is finishing`);
+    if (m.copy.finishing.acked.includes(command.host)) return [];
+  } else if (command.step === 'copy-start') {
+    if (m.copy === null) throw new CommandRejectedError(`no copy to ${m.id} is running`);
+    if (m.copy.startAcked.includes(command.host)) return [];
+  } else {
+    if (m.leaving === null) throw new CommandRejectedError(`${m.id} is not leaving`);
+    if (command.step === 'dismount-writes' && m.leaving.cutPosition === null) {
+      throw new CommandRejectedError(
+        `${m.id} has no cut yet: writes cannot be drained before every host stopped reading it`,
+      );
+    }
+    const acked = command.step === 'dismount-reads' ? m.leaving.readsAcked : m.leaving.writesAcked;
+    if (acked.includes(command.host)) return [];
+  }
+  return [{ type: 'HostAcknowledged', v, host: command.host, member: m.id, step: command.step }];
+}
+
+function decideFinishCopy(command: FinishCopy, m: MemberState): ShadowEvent[] {
+  if (m.copy === null || m.copy.owner !== command.host) {
+    throw new CommandRejectedError(`${command.host} runs no copy to ${m.id}`);
+  }
+  if (m.copy.finishing !== null) return [];
+  return [{ type: 'CopyFinishing', v, member: m.id, host: command.host }];
 }
 
 /** On a set served by several hosts, a dismount is recorded only after every host drained its writes. */

@@ -27,6 +27,7 @@ export type ShadowCommand =
 
 /** Create a shadow set of 2–6 members of equal size. */
 export interface CreateSet {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'CreateSet';
   /** The set's name (also its NBD export name). */
   readonly setId: string;
@@ -42,6 +43,7 @@ export interface CreateSet {
 
 /** An application write, trim or write-zeroes. */
 export interface WriteBlocks {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'WriteBlocks';
   /** What the application did to the range. */
   readonly kind: 'write' | 'trim' | 'zeroes';
@@ -53,6 +55,7 @@ export interface WriteBlocks {
 
 /** DISMOUNT member /POLICY=... */
 export interface DismountMember {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'DismountMember';
   /** Member id or path. */
   readonly member: string;
@@ -64,6 +67,7 @@ export interface DismountMember {
 
 /** MOUNT member /POLICY=... */
 export interface RequestMount {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'RequestMount';
   /** Member id or path. */
   readonly member: string;
@@ -75,6 +79,7 @@ export interface RequestMount {
 
 /** Start the copy of a returning member; the decider plans mini or full. */
 export interface StartCopy {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'StartCopy';
   /** Member id or path of the returning member. */
   readonly member: string;
@@ -86,6 +91,7 @@ export interface StartCopy {
 
 /** Checkpoint of a running copy. */
 export interface ProgressCopy {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'ProgressCopy';
   /** The copy target. */
   readonly member: string;
@@ -99,6 +105,7 @@ export interface ProgressCopy {
 
 /** The copy finished: the member becomes valid. */
 export interface CompleteCopy {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'CompleteCopy';
   /** The copy target. */
   readonly member: string;
@@ -110,6 +117,7 @@ export interface CompleteCopy {
 
 /** The copy stopped before the end; the member stays away. */
 export interface AbortCopy {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'AbortCopy';
   /** The copy target. */
   readonly member: string;
@@ -121,6 +129,7 @@ export interface AbortCopy {
 
 /** An I/O error on a member: expel it. */
 export interface FailMember {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'FailMember';
   /** The member that failed. */
   readonly member: string;
@@ -130,6 +139,7 @@ export interface FailMember {
 
 /** DELETE/BITMAP: drop a member's bitmap; its next return is a full copy. */
 export interface DeleteBitmap {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'DeleteBitmap';
   /** Member id or path. */
   readonly member: string;
@@ -137,6 +147,7 @@ export interface DeleteBitmap {
 
 /** Every write up to `position` reached every valid member and was flushed. */
 export interface SyncMembers {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'SyncMembers';
   /** Highest position known to be everywhere. */
   readonly position: number;
@@ -144,6 +155,7 @@ export interface SyncMembers {
 
 /** Begin a crash merge of the chunks written after the last sync. */
 export interface StartMerge {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'StartMerge';
   /** The member whose data wins; the first valid member when omitted. */
   readonly source?: string;
@@ -153,6 +165,7 @@ export interface StartMerge {
 
 /** The crash merge finished: every valid member holds the same data. */
 export interface CompleteMerge {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'CompleteMerge';
   /** Chunks merged. */
   readonly chunks: number;
@@ -162,6 +175,7 @@ export interface CompleteMerge {
 
 /** A host starts serving the set (sets served by several hosts). */
 export interface JoinHost {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'JoinHost';
   /** Host name, unique among the hosts of the set. */
   readonly host: string;
@@ -169,6 +183,7 @@ export interface JoinHost {
 
 /** A host stops serving the set. */
 export interface LeaveHost {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'LeaveHost';
   /** Host name. */
   readonly host: string;
@@ -176,6 +191,7 @@ export interface LeaveHost {
 
 /** Phase one of a dismount on a set served by several hosts. */
 export interface RequestDismount {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'RequestDismount';
   /** Member id or path. */
   readonly member: string;
@@ -187,6 +203,7 @@ export interface RequestDismount {
 
 /** A host acknowledges a step of a multi-host protocol. */
 export interface Acknowledge {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'Acknowledge';
   /** Member id. */
   readonly member: string;
@@ -198,6 +215,7 @@ export interface Acknowledge {
 
 /** The copy's pass is done: ask every host to drain and stall its writes for the last pass. */
 export interface FinishCopy {
+  /** Discriminator of {@link ShadowCommand}. */
   readonly type: 'FinishCopy';
   /** The copy target. */
   readonly member: string;

@@ -1,4 +1,12 @@
-import { ChunkBitmap } from './chunk-bitmap.js';
+import type { ChunkBitmap } from './chunk-bitmap.js';
+import {
+  foldCopyAborted,
+  foldCopyCompleted,
+  foldCopyProgressed,
+  foldCopyStarted,
+  foldMergeCompleted,
+  foldMergeStarted,
+} from './copy-fold.js';
 import { assert } from './errors.js';
 import type {
   CopyKind,
@@ -7,10 +15,28 @@ import type {
   MountPolicy,
   RecordedEvent,
   ShadowEvent,
-  ShadowSetCreated,
 } from './events.js';
-import { type Geometry, makeGeometry } from './geometry.js';
+import { chunkOf, type Geometry } from './geometry.js';
 import type { MemberStatus } from './member-status.js';
+import {
+  foldBitmapDeleted,
+  foldMemberDismounted,
+  foldMemberFailed,
+  foldMembersSynced,
+  foldMountRequested,
+  foldSetCreated,
+} from './membership-fold.js';
+import {
+  foldCopyFinishing,
+  foldDismountRequested,
+  foldHostAcknowledged,
+  foldHostJoined,
+  foldHostLeft,
+} from './multi-host-fold.js';
+
+// Helpers of the folds that callers of the state use too; exported from here as before.
+export { findMember } from './member-lookup.js';
+export { allHostsAcked } from './multi-host-fold.js';
 
 /**
  * The state of a shadow set as a fold over its events: members, write bitmaps, copies and
@@ -19,6 +45,9 @@ import type { MemberStatus } from './member-status.js';
  * `evolve` folds IN PLACE and returns the same object: replay must run at millions of events
  * per second, and copying a 4 MiB bitmap per write event is out of the question. Callers that
  * need to keep a state while folding further use {@link cloneState}.
+ *
+ * The fold is split like the decider: this file holds the state and the dispatcher;
+ * `membership-fold.ts`, `copy-fold.ts` and `multi-host-fold.ts` hold what each event does.
  */
 export interface ShadowSetState {
   /** Position of the last folded event; -1 before ShadowSetCreated. */
@@ -188,64 +217,25 @@ export function initialState(): ShadowSetState {
   };
 }
 
-/** True once every host serving the set is in `acked`. */
-export function allHostsAcked(state: ShadowSetState, acked: readonly string[]): boolean {
-  return state.hosts.every((h) => acked.includes(h));
-}
-
-/** The member with this id, or undefined. */
-export function findMember(state: ShadowSetState, id: string): MemberState | undefined {
-  for (const member of state.members) if (member.id === id) return member;
-  return undefined;
-}
-
 /** Members whose status is `valid`. */
 export function validMembers(state: ShadowSetState): MemberState[] {
   return state.members.filter((m) => m.status === 'valid');
 }
 
-function member(state: ShadowSetState, id: string, event: ShadowEvent): MemberState {
-  const found = findMember(state, id);
-  assert(found, `${event.type} names unknown member '${id}'`);
-  return found;
+/**
+ * True while application writes mark the member's bitmap: it has one, writes no longer reach
+ * it, and no copy is running to it (a minicopy reads the bitmap it would otherwise mark).
+ */
+export function isMarking(m: MemberState): m is MemberState & { bitmap: WriteBitmapState } {
+  return (
+    m.bitmap !== null && (m.status === 'dismounted' || m.status === 'returning' || m.status === 'leaving')
+  );
 }
 
-function refreshMarking(state: ShadowSetState): void {
+/** Derive `state.marking` from the members again (after any control event, clone or decode). */
+export function refreshMarking(state: ShadowSetState): void {
   state.marking = [];
-  for (const m of state.members) {
-    if (m.bitmap && (m.status === 'dismounted' || m.status === 'returning' || m.status === 'leaving')) {
-      state.marking.push(m.bitmap.chunks);
-    }
-  }
-}
-
-function setStatus(m: MemberState, status: MemberStatus, position: number): void {
-  m.status = status;
-  m.statusPosition = position;
-}
-
-function dropBitmap(m: MemberState, reason: string): void {
-  m.bitmap = null;
-  m.noBitmapReason = reason;
-}
-
-function created(state: ShadowSetState, event: ShadowSetCreated, recorded: RecordedEvent): void {
-  assert(state.position === -1 && recorded.position === 0, 'ShadowSetCreated must be the first event');
-  state.setId = event.setId;
-  state.geometry = makeGeometry(event.blocks, event.chunkBlocks);
-  state.createdAt = recorded.recordedAt;
-  state.members = event.members.map((m) => ({
-    id: m.id,
-    path: m.path,
-    status: 'valid',
-    statusPosition: 0,
-    away: null,
-    bitmap: null,
-    noBitmapReason: null,
-    mount: null,
-    copy: null,
-    leaving: null,
-  }));
+  for (const m of state.members) if (isMarking(m)) state.marking.push(m.bitmap.chunks);
 }
 
 /**
@@ -259,14 +249,14 @@ export function evolve(state: ShadowSetState, recorded: RecordedEvent): ShadowSe
   // Hot path first: write events are nearly all of a log.
   if (event.type === 'BlocksWritten' || event.type === 'BlocksTrimmed' || event.type === 'ZeroesWritten') {
     const geometry = state.geometry;
-    assert(
-      geometry !== null && position === state.position + 1,
-      `write event out of order at position ${position}`,
-    );
+    // Tested before calling assert: its message would otherwise be built for every write.
+    if (geometry === null || position !== state.position + 1) {
+      assert(false, `write event out of order at position ${position}`);
+    }
     const marking = state.marking;
     if (marking.length > 0) {
-      const first = Math.floor(event.lbn / geometry.chunkBlocks);
-      const last = Math.floor((event.lbn + event.count - 1) / geometry.chunkBlocks);
+      const first = chunkOf(geometry, event.lbn);
+      const last = chunkOf(geometry, event.lbn + event.count - 1);
       for (let i = 0; i < marking.length; i++) marking[i]!.set(first, last);
     }
     state.position = position;
@@ -275,7 +265,7 @@ export function evolve(state: ShadowSetState, recorded: RecordedEvent): ShadowSe
     return state;
   }
   if (event.type === 'ShadowSetCreated') {
-    created(state, event, recorded);
+    foldSetCreated(state, event, recorded);
   } else {
     assert(state.geometry !== null, `${event.type} at position ${position} before ShadowSetCreated`);
     assert(
@@ -290,240 +280,63 @@ export function evolve(state: ShadowSetState, recorded: RecordedEvent): ShadowSe
   return state;
 }
 
+/** Dispatch a control event to its fold: membership, copy or multi-host. */
 function evolveControl(state: ShadowSetState, event: ShadowEvent, recorded: RecordedEvent): void {
   const position = recorded.position;
-  const geometry = state.geometry!;
   switch (event.type) {
-    case 'MemberDismounted': {
-      const m = member(state, event.member, event);
-      const twoPhase = m.status === 'leaving';
-      if (twoPhase) {
-        assert(
-          m.leaving !== null && m.leaving.cutPosition !== null && allHostsAcked(state, m.leaving.writesAcked),
-          `MemberDismounted of ${m.id} before every host drained its writes`,
-        );
-      } else {
-        assert(m.status === 'valid', `MemberDismounted of ${m.id} in status ${m.status}`);
-      }
-      setStatus(m, 'dismounted', position);
-      m.away = {
-        position,
-        recordedAt: recorded.recordedAt,
-        policy: event.policy,
-        fingerprint: event.fingerprint,
-        error: null,
-      };
-      m.mount = null;
-      m.leaving = null;
-      // Phase two of a multi-host dismount: the bitmap started at the cut and stays.
-      if (twoPhase) return;
-      if (event.policy === 'minicopy') {
-        m.bitmap = {
-          sincePosition: position,
-          sinceTime: recorded.recordedAt,
-          chunks: new ChunkBitmap(geometry.chunks),
-        };
-        m.noBitmapReason = null;
-      } else {
-        dropBitmap(m, `no bitmap: dismounted with policy none at position ${position}`);
-      }
-      return;
-    }
-    case 'MemberMountRequested': {
-      const m = member(state, event.member, event);
-      assert(m.status === 'dismounted' || m.status === 'failed', `mount of ${m.id} in status ${m.status}`);
-      setStatus(m, 'returning', position);
-      m.mount = { position, policy: event.policy, fingerprint: event.fingerprint };
-      return;
-    }
-    case 'CopyStarted': {
-      const m = member(state, event.member, event);
-      assert(m.status === 'returning', `CopyStarted for ${m.id} in status ${m.status}`);
-      assert(
-        member(state, event.source, event).status === 'valid',
-        `copy source ${event.source} is not valid`,
-      );
-      if (event.kind === 'mini') {
-        assert(m.bitmap !== null, `minicopy of ${m.id} without a bitmap`);
-        assert(m.bitmap.chunks.count() === event.chunks, `minicopy of ${m.id} plans ${event.chunks} chunks`);
-      }
-      setStatus(m, 'copying', position);
-      m.copy = {
-        position,
-        recordedAt: recorded.recordedAt,
-        source: event.source,
-        kind: event.kind,
-        reason: event.reason,
-        plannedChunks: event.chunks,
-        plannedBytes: event.bytes,
-        chunksDone: 0,
-        nextChunk: 0,
-        bytesCopied: 0,
-        owner: event.host ?? null,
-        startAcked: [],
-        finishing: null,
-      };
-      return;
-    }
-    case 'CopyProgressed': {
-      const m = member(state, event.member, event);
-      assert(m.copy !== null, `CopyProgressed for ${m.id} without a copy`);
-      assert(event.chunksDone <= m.copy.plannedChunks, `copy of ${m.id} done past its plan`);
-      m.copy.chunksDone = event.chunksDone;
-      m.copy.nextChunk = event.nextChunk;
-      m.copy.bytesCopied = event.bytesCopied;
-      return;
-    }
-    case 'CopyCompleted': {
-      const m = member(state, event.member, event);
-      assert(m.copy !== null, `CopyCompleted for ${m.id} without a copy`);
-      setStatus(m, 'valid', position);
-      m.copy = null;
-      m.away = null;
-      m.mount = null;
-      m.bitmap = null;
-      m.noBitmapReason = null;
-      return;
-    }
-    case 'CopyAborted': {
-      const m = member(state, event.member, event);
-      assert(m.copy !== null, `CopyAborted for ${m.id} without a copy`);
-      setStatus(m, 'dismounted', position);
-      m.copy = null;
-      m.mount = null;
-      // The bitmap still covers every chunk where the member may differ: chunks not copied
-      // yet are in it, chunks copied are equal, and writes during the copy reached the member.
-      // What changes is the member's content, so the fingerprint is taken anew.
-      if (m.away) m.away.fingerprint = event.fingerprint;
-      if (event.fingerprint === null && m.bitmap) {
-        dropBitmap(
-          m,
-          `copy aborted at position ${position} and the member could not be fingerprinted (${event.reason})`,
-        );
-      }
-      return;
-    }
-    case 'MemberFailed': {
-      const m = member(state, event.member, event);
-      assert(m.status !== 'failed', `MemberFailed for ${m.id} already failed`);
-      setStatus(m, 'failed', position);
-      m.copy = null;
-      m.mount = null;
-      m.away = {
-        position,
-        recordedAt: recorded.recordedAt,
-        policy: 'failed',
-        fingerprint: null,
-        error: event.error,
-      };
-      // A failed member returns with a full copy: what it holds is unknown.
-      dropBitmap(m, `no bitmap: member failed at position ${position} (${event.error})`);
-      return;
-    }
-    case 'BitmapDeleted': {
-      const m = member(state, event.member, event);
-      assert(m.bitmap !== null, `BitmapDeleted for ${m.id} without a bitmap`);
-      dropBitmap(m, `bitmap deleted at position ${position}`);
-      return;
-    }
+    // Membership.
+    case 'MemberDismounted':
+      foldMemberDismounted(state, event, recorded);
+      break;
+    case 'MemberMountRequested':
+      foldMountRequested(state, event, position);
+      break;
+    case 'MemberFailed':
+      foldMemberFailed(state, event, recorded);
+      break;
+    case 'BitmapDeleted':
+      foldBitmapDeleted(state, event, position);
+      break;
     case 'MembersSynced':
-      assert(event.position < position, `MembersSynced(${event.position}) at position ${position}`);
-      if (state.synced === null || event.position > state.synced.position) {
-        state.synced = { position: event.position, eventPosition: position };
-      }
-      return;
+      foldMembersSynced(state, event, position);
+      break;
+    // Copy and merge.
+    case 'CopyStarted':
+      foldCopyStarted(state, event, recorded);
+      break;
+    case 'CopyProgressed':
+      foldCopyProgressed(state, event);
+      break;
+    case 'CopyCompleted':
+      foldCopyCompleted(state, event, position);
+      break;
+    case 'CopyAborted':
+      foldCopyAborted(state, event, position);
+      break;
     case 'MergeStarted':
-      assert(
-        member(state, event.source, event).status === 'valid',
-        `merge source ${event.source} is not valid`,
-      );
-      state.merge = {
-        position,
-        source: event.source,
-        chunks: event.chunks,
-        fromPosition: event.fromPosition,
-      };
-      return;
+      foldMergeStarted(state, event, position);
+      break;
     case 'MergeCompleted':
-      assert(state.merge !== null, `MergeCompleted at position ${position} without MergeStarted`);
-      state.merge = null;
-      return;
+      foldMergeCompleted(state, position);
+      break;
+    // Multi-host.
     case 'HostJoined':
-      if (!state.hosts.includes(event.host)) state.hosts.push(event.host);
-      return;
+      foldHostJoined(state, event);
+      break;
     case 'HostLeft':
-      state.hosts = state.hosts.filter((h) => h !== event.host);
-      // The hosts left may all have acknowledged already.
-      for (const m of state.members) if (m.leaving) cutIfAllRead(state, m, position);
-      return;
-    case 'MemberDismountRequested': {
-      const m = member(state, event.member, event);
-      assert(m.status === 'valid', `MemberDismountRequested of ${m.id} in status ${m.status}`);
-      setStatus(m, 'leaving', position);
-      m.leaving = {
-        requestPosition: position,
-        policy: event.policy,
-        requester: event.host,
-        readsAcked: [],
-        cutPosition: null,
-        writesAcked: [],
-      };
-      return;
-    }
-    case 'CopyFinishing': {
-      const m = member(state, event.member, event);
-      assert(
-        m.copy !== null && m.copy.finishing === null,
-        `CopyFinishing for ${m.id} without a running copy`,
-      );
-      m.copy.finishing = { position, acked: [] };
-      return;
-    }
-    case 'HostAcknowledged': {
-      const m = member(state, event.member, event);
-      if (event.step === 'copy-finish') {
-        assert(m.copy?.finishing, `copy-finish acknowledgement for ${m.id} without CopyFinishing`);
-        if (!m.copy.finishing.acked.includes(event.host)) m.copy.finishing.acked.push(event.host);
-        return;
-      }
-      if (event.step === 'copy-start') {
-        assert(m.copy !== null, `copy-start acknowledgement for ${m.id} without a copy`);
-        if (!m.copy.startAcked.includes(event.host)) m.copy.startAcked.push(event.host);
-        return;
-      }
-      assert(m.leaving !== null, `${event.step} acknowledgement for ${m.id}, which is not leaving`);
-      if (event.step === 'dismount-reads') {
-        if (!m.leaving.readsAcked.includes(event.host)) m.leaving.readsAcked.push(event.host);
-        cutIfAllRead(state, m, position);
-      } else {
-        assert(m.leaving.cutPosition !== null, `dismount-writes acknowledgement for ${m.id} before the cut`);
-        if (!m.leaving.writesAcked.includes(event.host)) m.leaving.writesAcked.push(event.host);
-      }
-      return;
-    }
+      foldHostLeft(state, event, position);
+      break;
+    case 'MemberDismountRequested':
+      foldDismountRequested(state, event, position);
+      break;
+    case 'CopyFinishing':
+      foldCopyFinishing(state, event, position);
+      break;
+    case 'HostAcknowledged':
+      foldHostAcknowledged(state, event, position);
+      break;
     default:
       assert(false, `unexpected event ${event.type} at position ${position}`);
-  }
-}
-
-/**
- * At the last `dismount-reads` acknowledgement, the cut: writes after it no longer reach the
- * member, so its write bitmap (policy minicopy) starts here, exact to the position.
- */
-function cutIfAllRead(state: ShadowSetState, m: MemberState, position: number): void {
-  const leaving = m.leaving!;
-  if (leaving.cutPosition !== null || !allHostsAcked(state, leaving.readsAcked)) return;
-  leaving.cutPosition = position;
-  if (leaving.policy === 'minicopy') {
-    m.bitmap = {
-      sincePosition: position,
-      sinceTime: state.recordedAt,
-      chunks: new ChunkBitmap(state.geometry!.chunks),
-    };
-    m.noBitmapReason = null;
-  } else {
-    m.bitmap = null;
-    m.noBitmapReason = `no bitmap: dismounted with policy none at position ${position}`;
   }
 }
 

@@ -1,6 +1,7 @@
 import { OutOfRangeError } from '../domain/errors.js';
 import type { RecordedEvent, WriteEventType } from '../domain/events.js';
-import { evolve, initialState, type ShadowSetState } from '../domain/shadow-set-state.js';
+import { chunkOf } from '../domain/geometry.js';
+import { evolve, initialState, isMarking, type ShadowSetState } from '../domain/shadow-set-state.js';
 
 /** A write event that marked the chunk in a bitmap. */
 export interface ChunkMark {
@@ -64,15 +65,11 @@ export class ChunkHistory {
       geometry !== null &&
       (event.type === 'BlocksWritten' || event.type === 'BlocksTrimmed' || event.type === 'ZeroesWritten')
     ) {
-      const first = Math.floor(event.lbn / geometry.chunkBlocks);
-      const last = Math.floor((event.lbn + event.count - 1) / geometry.chunkBlocks);
+      const first = chunkOf(geometry, event.lbn);
+      const last = chunkOf(geometry, event.lbn + event.count - 1);
       if (this.chunk >= first && this.chunk <= last) {
         for (const m of this.state.members) {
-          if (
-            m.bitmap === null ||
-            (m.status !== 'dismounted' && m.status !== 'returning' && m.status !== 'leaving')
-          )
-            continue;
+          if (!isMarking(m)) continue;
           const key = `${m.id}@${m.bitmap.sincePosition}`;
           let history = this.open.get(key);
           if (history === undefined) {

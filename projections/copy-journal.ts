@@ -1,5 +1,5 @@
 import { assert } from '../domain/errors.js';
-import type { CopyKind, MountPolicy, RecordedEvent } from '../domain/events.js';
+import type { CopyKind, EventOf, MountPolicy, RecordedEvent } from '../domain/events.js';
 
 /**
  * The copy journal: every copy and merge the set ever ran, with the decision, its reason,
@@ -80,12 +80,20 @@ export function initialCopyJournal(): CopyJournal {
   return { copies: [], merges: [], pendingMounts: {} };
 }
 
-function running(journal: CopyJournal, member: string): CopyRecord {
+/** The copy running to `member`, if any: the last one started to it that has not ended. */
+function findRunning(journal: CopyJournal, member: string): CopyRecord | undefined {
   for (let i = journal.copies.length - 1; i >= 0; i--) {
     const copy = journal.copies[i]!;
     if (copy.member === member && copy.outcome === 'running') return copy;
   }
-  assert(false, `no running copy to ${member} in the journal`);
+  return undefined;
+}
+
+/** The copy running to `member`; the log's rules say there is one. */
+function running(journal: CopyJournal, member: string): CopyRecord {
+  const copy = findRunning(journal, member);
+  assert(copy !== undefined, `no running copy to ${member} in the journal`);
+  return copy;
 }
 
 /** Fold one event into the journal (in place, like every fold); returns the journal. */
@@ -95,30 +103,9 @@ export function evolveCopyJournal(journal: CopyJournal, recorded: RecordedEvent)
     case 'MemberMountRequested':
       journal.pendingMounts[event.member] = { position: recorded.position, policy: event.policy };
       break;
-    case 'CopyStarted': {
-      const mount = journal.pendingMounts[event.member];
-      delete journal.pendingMounts[event.member];
-      journal.copies.push({
-        member: event.member,
-        source: event.source,
-        kind: event.kind,
-        reason: event.reason,
-        policy: mount?.policy ?? null,
-        mountPosition: mount?.position ?? null,
-        startPosition: recorded.position,
-        startedAt: recorded.recordedAt,
-        chunksPlanned: event.chunks,
-        bytesPlanned: event.bytes,
-        chunksDone: 0,
-        bytesCopied: 0,
-        checkpoints: 0,
-        outcome: 'running',
-        endReason: null,
-        endPosition: null,
-        durationMs: null,
-      });
+    case 'CopyStarted':
+      copyStarted(journal, event, recorded);
       break;
-    }
     case 'CopyProgressed': {
       const copy = running(journal, event.member);
       copy.chunksDone = event.chunksDone;
@@ -135,36 +122,17 @@ export function evolveCopyJournal(journal: CopyJournal, recorded: RecordedEvent)
       copy.durationMs = event.durationMs;
       break;
     }
-    case 'CopyAborted': {
-      const copy = running(journal, event.member);
-      copy.outcome = 'aborted';
-      copy.endReason = event.reason;
-      copy.endPosition = recorded.position;
-      copy.durationMs = recorded.recordedAt - copy.startedAt;
+    case 'CopyAborted':
+      endCopy(running(journal, event.member), 'aborted', event.reason, recorded);
       break;
-    }
     case 'MemberFailed': {
       delete journal.pendingMounts[event.member];
-      const copy = journal.copies.findLast((c) => c.member === event.member && c.outcome === 'running');
-      if (copy) {
-        copy.outcome = 'failed';
-        copy.endReason = `target failed: ${event.error}`;
-        copy.endPosition = recorded.position;
-        copy.durationMs = recorded.recordedAt - copy.startedAt;
-      }
+      const copy = findRunning(journal, event.member);
+      if (copy) endCopy(copy, 'failed', `target failed: ${event.error}`, recorded);
       break;
     }
     case 'MergeStarted':
-      journal.merges.push({
-        source: event.source,
-        chunks: event.chunks,
-        fromPosition: event.fromPosition,
-        startPosition: recorded.position,
-        startedAt: recorded.recordedAt,
-        outcome: 'running',
-        endPosition: null,
-        durationMs: null,
-      });
+      mergeStarted(journal, event, recorded);
       break;
     case 'MergeCompleted': {
       const merge = journal.merges.at(-1);
@@ -178,6 +146,52 @@ export function evolveCopyJournal(journal: CopyJournal, recorded: RecordedEvent)
       break;
   }
   return journal;
+}
+
+/** CopyStarted: a new record, taking the pending mount request of its member. */
+function copyStarted(journal: CopyJournal, event: EventOf<'CopyStarted'>, recorded: RecordedEvent): void {
+  const mount = journal.pendingMounts[event.member];
+  delete journal.pendingMounts[event.member];
+  journal.copies.push({
+    member: event.member,
+    source: event.source,
+    kind: event.kind,
+    reason: event.reason,
+    policy: mount?.policy ?? null,
+    mountPosition: mount?.position ?? null,
+    startPosition: recorded.position,
+    startedAt: recorded.recordedAt,
+    chunksPlanned: event.chunks,
+    bytesPlanned: event.bytes,
+    chunksDone: 0,
+    bytesCopied: 0,
+    checkpoints: 0,
+    outcome: 'running',
+    endReason: null,
+    endPosition: null,
+    durationMs: null,
+  });
+}
+
+/** A copy that ended early (aborted, target failed): its duration is the time since it started. */
+function endCopy(copy: CopyRecord, outcome: Outcome, reason: string, recorded: RecordedEvent): void {
+  copy.outcome = outcome;
+  copy.endReason = reason;
+  copy.endPosition = recorded.position;
+  copy.durationMs = recorded.recordedAt - copy.startedAt;
+}
+
+function mergeStarted(journal: CopyJournal, event: EventOf<'MergeStarted'>, recorded: RecordedEvent): void {
+  journal.merges.push({
+    source: event.source,
+    chunks: event.chunks,
+    fromPosition: event.fromPosition,
+    startPosition: recorded.position,
+    startedAt: recorded.recordedAt,
+    outcome: 'running',
+    endPosition: null,
+    durationMs: null,
+  });
 }
 
 /** A deep copy of the journal. */

@@ -1,6 +1,6 @@
 import { ChunkBitmap } from '../domain/chunk-bitmap.js';
 import type { RecordedEvent } from '../domain/events.js';
-import type { Geometry } from '../domain/geometry.js';
+import { chunkOf, type Geometry } from '../domain/geometry.js';
 
 /**
  * The minimerge bitmap: chunks written at or after `fromPosition` (the last MembersSynced
@@ -28,8 +28,8 @@ export class MinimergeBitmap {
     if (recorded.position < this.fromPosition) return;
     if (event.type !== 'BlocksWritten' && event.type !== 'BlocksTrimmed' && event.type !== 'ZeroesWritten')
       return;
-    const first = Math.floor(event.lbn / this.geometry.chunkBlocks);
-    const last = Math.floor((event.lbn + event.count - 1) / this.geometry.chunkBlocks);
+    const first = chunkOf(this.geometry, event.lbn);
+    const last = chunkOf(this.geometry, event.lbn + event.count - 1);
     this.chunks.set(first, last);
     this.writes++;
   }

@@ -1,6 +1,6 @@
 import { ChunkBitmap } from '../domain/chunk-bitmap.js';
 import { LogCorruptError } from '../domain/errors.js';
-import type { ShadowSetState } from '../domain/shadow-set-state.js';
+import { refreshMarking, type ShadowSetState } from '../domain/shadow-set-state.js';
 import type { ProjectedState } from './projected-state.js';
 
 /**
@@ -90,10 +90,8 @@ export function decodeProjectedState(bytes: Uint8Array): ProjectedState {
       return { ...rest, bitmap };
     });
     const set: ShadowSetState = { ...parsed.set, members, marking: [] };
-    for (const m of members) {
-      if (m.bitmap && (m.status === 'dismounted' || m.status === 'returning'))
-        set.marking.push(m.bitmap.chunks);
-    }
+    // The same rule as the fold: a leaving member past its cut marks its bitmap too.
+    refreshMarking(set);
     return { set, journal: parsed.journal };
   } catch (error) {
     if (error instanceof LogCorruptError) throw error;

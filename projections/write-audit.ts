@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/events.js';
+import { LbnRangeSet } from '../domain/lbn-range-set.js';
 
 /** The window of an audit. Bounds are inclusive; omitted bounds are open. */
 export interface AuditWindow {
@@ -35,6 +36,9 @@ export interface AuditRange {
   readonly lastPosition: number;
 }
 
+/** An AuditRange while result() fills it in. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 const KIND_WRITE = 0;
 const KIND_TRIM = 1;
 const KIND_ZEROES = 2;
@@ -47,7 +51,8 @@ export const MAX_AUDITED_WRITES = 64 * 1024 * 1024;
  * and the first and last position. Exact to the block, unlike a chunk bitmap.
  *
  * A fold: `apply` every event of the log in order, then `result`. Event ranges are kept in
- * typed arrays and merged once at the end (sort + sweep), so applying is O(1) per event.
+ * typed arrays and merged once at the end (sort, then an {@link LbnRangeSet} fed in
+ * ascending order), so applying is O(1) per event.
  */
 export class WriteAudit {
   private readonly window: AuditWindow;
@@ -103,32 +108,40 @@ export class WriteAudit {
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     const starts = this.starts;
+    const ends = this.ends;
     order.sort((a, b) => starts[a]! - starts[b]!);
-    const out: AuditRange[] = [];
-    let k = 0;
-    while (k < n) {
-      const first = order[k]!;
-      const lbn = starts[first]!;
-      let end = this.ends[first]!;
-      let writes = 0;
-      let trims = 0;
-      let zeroes = 0;
-      let firstPosition = Number.POSITIVE_INFINITY;
-      let lastPosition = -1;
-      // Adjacent ranges join too: the audit reports the exact set of changed blocks.
-      while (k < n && starts[order[k]!]! <= end) {
-        const i = order[k]!;
-        if (this.ends[i]! > end) end = this.ends[i]!;
-        writes++;
-        if (this.kinds[i] === KIND_TRIM) trims++;
-        else if (this.kinds[i] === KIND_ZEROES) zeroes++;
-        const position = this.positions[i]!;
-        if (position < firstPosition) firstPosition = position;
-        if (position > lastPosition) lastPosition = position;
-        k++;
+    // The range set does the merging (adjacent ranges join too: the audit reports the exact set
+    // of changed blocks); fed in ascending order it merges in O(1) per event and says which
+    // merged range each event joined, so the counts follow along in one sweep.
+    const merged = new LbnRangeSet();
+    const out: Mutable<AuditRange>[] = [];
+    // Counts of the range being swept, in locals (this loop runs once per event).
+    let writes = 0;
+    let trims = 0;
+    let zeroes = 0;
+    let firstPosition = Number.POSITIVE_INFINITY;
+    let lastPosition = -1;
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      const lbn = starts[i]!;
+      // Ascending input only ever joins the last range or starts a new one.
+      if (merged.addAscending(lbn, ends[i]! - lbn) === out.length) {
+        if (k > 0) flush(out, writes, trims, zeroes, firstPosition, lastPosition);
+        out.push({ lbn, count: 0, writes: 0, trims: 0, zeroes: 0, firstPosition: 0, lastPosition: 0 });
+        writes = trims = zeroes = 0;
+        firstPosition = Number.POSITIVE_INFINITY;
+        lastPosition = -1;
       }
-      out.push({ lbn, count: end - lbn, writes, trims, zeroes, firstPosition, lastPosition });
+      writes++;
+      if (this.kinds[i] === KIND_TRIM) trims++;
+      else if (this.kinds[i] === KIND_ZEROES) zeroes++;
+      const position = this.positions[i]!;
+      if (position < firstPosition) firstPosition = position;
+      if (position > lastPosition) lastPosition = position;
     }
+    if (n > 0) flush(out, writes, trims, zeroes, firstPosition, lastPosition);
+    // The lengths are known once every event joined: take them from the set.
+    for (let r = 0; r < out.length; r++) out[r]!.count = merged.countAt(r);
     return out;
   }
 
@@ -151,4 +164,21 @@ export class WriteAudit {
     kinds.set(this.kinds);
     this.kinds = kinds;
   }
+}
+
+/** Store the counts of the range last started in `out`. */
+function flush(
+  out: Mutable<AuditRange>[],
+  writes: number,
+  trims: number,
+  zeroes: number,
+  firstPosition: number,
+  lastPosition: number,
+): void {
+  const range = out[out.length - 1]!;
+  range.writes = writes;
+  range.trims = trims;
+  range.zeroes = zeroes;
+  range.firstPosition = firstPosition;
+  range.lastPosition = lastPosition;
 }

@@ -1,5 +1,5 @@
 import type { ChunkBitmap } from '../domain/chunk-bitmap.js';
-import type { ShadowSetState } from '../domain/shadow-set-state.js';
+import { isMarking, type ShadowSetState } from '../domain/shadow-set-state.js';
 
 /** A bitmap as SHOW DEVICE/BITMAP lists it. */
 export interface BitmapView {
@@ -51,7 +51,7 @@ export function writeBitmaps(state: ShadowSetState): BitmapView[] {
       chunksMarked: marked,
       chunks,
       percent: percentOf(marked, chunks),
-      active: m.status === 'dismounted' || m.status === 'returning' || m.status === 'leaving',
+      active: isMarking(m),
       bitmap: m.bitmap.chunks,
     });
   }
