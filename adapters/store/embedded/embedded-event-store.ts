@@ -12,19 +12,15 @@ import type {
   ReadOptions,
   Subscription,
 } from '../../../domain/ports/event-store.js';
-import {
-  DEFAULT_SUBSCRIPTION_LIMITS,
-  type FeedListener,
-  type SubscriptionFeed,
-  type SubscriptionLimits,
-  startSubscription,
-} from '../shared/live-subscription.js';
+import type { SubscriptionLimits } from '../shared/live-subscription.js';
 import { checkReadRange, checkSubscribeFrom, DEFAULT_READ_BATCH } from '../shared/store-arguments.js';
+import { SubscriptionHub } from '../shared/subscription-hub.js';
 import { ioError } from './durable-file.js';
 import { refreshTail } from './follow-tail.js';
 import {
+  emptyWriterStats,
   GroupCommitWriter,
-  type PendingAppend,
+  type PendingEmbeddedAppend,
   SEGMENT_APPEND_FLAGS,
   type WriterStats,
 } from './group-commit-writer.js';
@@ -37,8 +33,8 @@ import { acquireWriteLock, type WriteLock } from './write-lock.js';
 
 /**
  * The embedded event store: an append-only segmented log in a local directory, the default
- * store. See the files beside this one: record-codec.ts (record format), segment-format.ts
- * and segment-index.ts (files), open-log.ts (verification and recovery at open),
+ * store. See the files beside this one: record-codec.ts (record format), segment-format.ts,
+ * segment-index.ts and segment-files.ts (files), open-log.ts (verification and recovery at open),
  * group-commit-writer.ts (the durable write path), record-cursor.ts (reads), follow-tail.ts
  * (read-only views of a log another process writes), log-check.ts (`log check`).
  */
@@ -159,9 +155,7 @@ export class EmbeddedEventStore implements EventStore {
   private readonly state: LogState;
   private readonly lock: WriteLock | null;
   private writer: GroupCommitWriter | null = null;
-  private readonly listeners = new Set<FeedListener>();
-  private readonly limits: SubscriptionLimits;
-  private readonly feed: SubscriptionFeed;
+  private readonly subscriptions: SubscriptionHub;
   private closing: Promise<void> | null = null;
   /** Tail refreshes of a read-only view run one at a time: each extends the shared state. */
   private refreshing: Promise<void> = Promise.resolve();
@@ -179,16 +173,14 @@ export class EmbeddedEventStore implements EventStore {
     this.recovery = recovery;
     this.lock = lock;
     this.readOnly = lock === null;
-    this.limits = { ...DEFAULT_SUBSCRIPTION_LIMITS, ...limits };
-    this.feed = {
-      end: () => this.state.nextPosition,
-      read: (from, to) => this.batches(from, to, DEFAULT_READ_BATCH),
-      listen: (listener) => {
-        this.listeners.add(listener);
-        return () => this.listeners.delete(listener);
+    this.subscriptions = new SubscriptionHub(
+      {
+        end: () => this.state.nextPosition,
+        read: (from, to) => this.batches(from, to, DEFAULT_READ_BATCH),
+        poll: this.readOnly ? () => this.refresh() : undefined,
       },
-      poll: this.readOnly ? () => this.refresh() : undefined,
-    };
+      limits,
+    );
   }
 
   /** Stream id of the log ('' for a read-only view of a log not created yet). */
@@ -198,18 +190,7 @@ export class EmbeddedEventStore implements EventStore {
 
   /** Writer counters (fsyncs, batches, events, bytes, rolls); zeros when read-only. */
   get stats(): Readonly<WriterStats> {
-    return (
-      this.writer?.stats ?? {
-        fsyncs: 0,
-        batches: 0,
-        events: 0,
-        bytesWritten: 0,
-        rolls: 0,
-        peakQueuedBytes: 0,
-        peakQueuedEvents: 0,
-        peakBatchEvents: 0,
-      }
-    );
+    return this.writer?.stats ?? emptyWriterStats();
   }
 
   /** Segment files, in position order, with their committed records and bytes. */
@@ -235,14 +216,14 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   /** @internal Called by the writer after each durable group. */
-  published(first: number, appends: readonly PendingAppend[], recordedAt: number): void {
-    if (this.listeners.size === 0) return;
+  published(first: number, appends: readonly PendingEmbeddedAppend[], recordedAt: number): void {
+    if (!this.subscriptions.listening) return;
     const batch: RecordedEvent[] = [];
     let position = first;
     for (const append of appends) {
       for (const event of append.prepared.events) batch.push({ position: position++, recordedAt, event });
     }
-    for (const listener of this.listeners) listener.onAppended(batch);
+    this.subscriptions.publish(batch);
   }
 
   /** See {@link EventStore.append}. Resolves after the fdatasync covering the events. */
@@ -294,7 +275,7 @@ export class EmbeddedEventStore implements EventStore {
   subscribe(from: number, onBatch: (batch: readonly RecordedEvent[]) => void | Promise<void>): Subscription {
     checkSubscribeFrom(from);
     if (this.closing !== null) throw new IoError(`event log ${this.dir} is closed`);
-    return startSubscription(this.feed, from, onBatch, this.limits);
+    return this.subscriptions.subscribe(from, onBatch);
   }
 
   /** See {@link EventStore.lastPosition}. */
@@ -320,7 +301,7 @@ export class EmbeddedEventStore implements EventStore {
     try {
       await this.writer?.close();
     } finally {
-      for (const listener of [...this.listeners]) listener.onClosed();
+      this.subscriptions.close();
       await this.lock?.release();
     }
   }

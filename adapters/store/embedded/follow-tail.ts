@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { ioError } from './durable-file.js';
 import { corruptAt, type LogState, type SegmentState } from './log-state.js';
-import { listLogDirectory, readSegmentHeader, segmentState } from './open-log.js';
+import { listLogDirectory, readSegmentHeader, segmentState } from './segment-files.js';
 import { parseSegmentFileName, SEGMENT_HEADER_BYTES } from './segment-format.js';
 import { SparseIndex } from './segment-index.js';
 import { scanFrames } from './segment-scanner.js';

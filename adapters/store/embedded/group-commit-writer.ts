@@ -1,11 +1,14 @@
 import { promises as fs } from 'node:fs';
-import { assert, IoError, WrongExpectedPositionError } from '../../../domain/errors.js';
+import { assert, IoError } from '../../../domain/errors.js';
 import type { ShadowEvent } from '../../../domain/events.js';
+import { AppendQueue } from '../shared/append-queue.js';
+import { expectedPositionRefusal } from '../shared/expected-position.js';
+import { type PendingAppend, rejectAppend, resolveAppend } from '../shared/pending-append.js';
 import { checkExpectedPosition } from '../shared/store-arguments.js';
 import { ioError } from './durable-file.js';
 import type { LogState, SegmentState } from './log-state.js';
-import { createSegmentFile, writeIndexFile } from './open-log.js';
 import { encodeRecord, type PreparedAppend, prepareAppend } from './record-codec.js';
+import { createSegmentFile, writeIndexFile } from './segment-files.js';
 
 /**
  * The write path: group commit. Appends queue up; one batch at a time is encoded into one
@@ -17,7 +20,8 @@ import { encodeRecord, type PreparedAppend, prepareAppend } from './record-codec
  *
  * Memory is bounded: appends accepted but not yet written may hold at most `maxQueuedBytes`
  * and `maxQueuedEvents`; past that, appenders wait (FIFO, so call order is kept) until a
- * batch is written. One batch holds at most `maxBatchBytes` (a single larger append goes alone).
+ * batch is written (the shared append queue, ../shared/append-queue.ts). One batch holds at
+ * most `maxBatchBytes` (a single larger append goes alone); it has no event bound.
  *
  * An append never spans segments: the writer rolls to a new segment before an append that
  * does not fit (an append larger than a segment gets a fresh segment of its own). With the
@@ -62,38 +66,19 @@ export interface WriterStats {
   peakBatchEvents: number;
 }
 
-/** An append waiting to be written. */
-export interface PendingAppend {
-  /** Checked and measured events. */
-  readonly prepared: PreparedAppend;
-  /** Optimistic concurrency expectation. */
-  readonly expectedPosition: number | undefined;
-  /** Settles the append's promise. */
-  readonly resolve: (lastPosition: number) => void;
-  /** Settles the append's promise. */
-  readonly reject: (error: unknown) => void;
-}
+/** An append waiting to be written: its events checked, measured and ready to encode. */
+export type PendingEmbeddedAppend = PendingAppend<PreparedAppend>;
 
 /** Called after each durable group with its first position, its appends and their recordedAt. */
 export type CommitListener = (
   firstPosition: number,
-  appends: readonly PendingAppend[],
+  appends: readonly PendingEmbeddedAppend[],
   recordedAt: number,
 ) => void;
 
-/** Bytes of the reusable encode buffer (batches larger than this allocate once). */
-const REUSED_BUFFER_BYTES = 1024 * 1024;
-
-/** Group-committing writer of one open log. */
-/**
- * Flags of the segment the writer appends to: O_DSYNC makes each write durable on return,
- * one thread-pool hop per batch instead of two (write, then fdatasync).
- */
-export const SEGMENT_APPEND_FLAGS = fs.constants.O_RDWR | fs.constants.O_DSYNC;
-
-export class GroupCommitWriter {
-  /** Counters. */
-  readonly stats: WriterStats = {
+/** Counters of a writer that has written nothing (and of a read-only store, which has no writer). */
+export function emptyWriterStats(): WriterStats {
+  return {
     fsyncs: 0,
     batches: 0,
     events: 0,
@@ -103,16 +88,27 @@ export class GroupCommitWriter {
     peakQueuedEvents: 0,
     peakBatchEvents: 0,
   };
+}
+
+/** Bytes of the reusable encode buffer (batches larger than this allocate once). */
+const REUSED_BUFFER_BYTES = 1024 * 1024;
+
+/**
+ * Flags of the segment the writer appends to: O_DSYNC makes each write durable on return,
+ * one thread-pool hop per batch instead of two (write, then fdatasync).
+ */
+export const SEGMENT_APPEND_FLAGS = fs.constants.O_RDWR | fs.constants.O_DSYNC;
+
+/** Group-committing writer of one open log. */
+export class GroupCommitWriter {
+  /** Counters. */
+  readonly stats: WriterStats = emptyWriterStats();
   private readonly state: LogState;
   private readonly limits: WriterLimits;
   private readonly clock: () => number;
   private readonly onCommit: CommitListener;
   private handle: fs.FileHandle;
-  private readonly queue: PendingAppend[] = [];
-  private readonly waiting: PendingAppend[] = [];
-  /** Bytes and events accepted (queued or in flight) and not yet written. */
-  private pendingBytes = 0;
-  private pendingEvents = 0;
+  private readonly queue: AppendQueue<PreparedAppend>;
   private flushing = false;
   private closing = false;
   private failure: Error | null = null;
@@ -132,6 +128,15 @@ export class GroupCommitWriter {
     this.limits = limits;
     this.clock = clock;
     this.onCommit = onCommit;
+    this.queue = new AppendQueue(
+      {
+        maxQueuedEvents: limits.maxQueuedEvents,
+        maxQueuedBytes: limits.maxQueuedBytes,
+        maxBatchEvents: Number.MAX_SAFE_INTEGER,
+        maxBatchBytes: limits.maxBatchBytes,
+      },
+      this.stats,
+    );
   }
 
   /** Queue an append; resolves with its last position once durable. */
@@ -145,117 +150,68 @@ export class GroupCommitWriter {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<number>((resolve, reject) => {
-      const item: PendingAppend = { prepared, expectedPosition, resolve, reject };
-      if (this.waiting.length === 0 && this.hasRoomFor(item)) this.enqueue(item);
-      else this.waiting.push(item);
-    });
+    const appended = this.queue.append(
+      prepared,
+      prepared.events.length,
+      prepared.sizeBytes,
+      expectedPosition,
+    );
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => void this.flushLoop());
+    }
+    return appended;
   }
 
   /** Resolves once every accepted append is written (or failed); new appends are refused from now on. */
   async close(): Promise<void> {
     this.closing = true;
-    if (this.flushing || this.queue.length > 0 || this.waiting.length > 0) {
+    if (this.flushing || !this.queue.empty) {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
     await this.handle.close().catch(() => undefined);
   }
 
-  private hasRoomFor(item: PendingAppend): boolean {
-    // An empty pipeline always takes an append, however large: otherwise it could never go.
-    if (this.pendingEvents === 0) return true;
-    return (
-      this.pendingBytes + item.prepared.sizeBytes <= this.limits.maxQueuedBytes &&
-      this.pendingEvents + item.prepared.events.length <= this.limits.maxQueuedEvents
-    );
-  }
-
-  private enqueue(item: PendingAppend): void {
-    this.accept(item);
-    if (!this.flushing) {
-      this.flushing = true;
-      setImmediate(() => void this.flushLoop());
-    }
-  }
-
-  private accept(item: PendingAppend): void {
-    this.queue.push(item);
-    this.pendingBytes += item.prepared.sizeBytes;
-    this.pendingEvents += item.prepared.events.length;
-    this.stats.peakQueuedBytes = Math.max(this.stats.peakQueuedBytes, this.pendingBytes);
-    this.stats.peakQueuedEvents = Math.max(this.stats.peakQueuedEvents, this.pendingEvents);
-  }
-
-  private release(item: PendingAppend): void {
-    this.pendingBytes -= item.prepared.sizeBytes;
-    this.pendingEvents -= item.prepared.events.length;
-  }
-
-  private admitWaiters(): void {
-    let admitted = 0;
-    while (admitted < this.waiting.length && this.hasRoomFor(this.waiting[admitted]!)) {
-      this.accept(this.waiting[admitted]!);
-      admitted++;
-    }
-    if (admitted > 0) this.waiting.splice(0, admitted);
-  }
-
   private async flushLoop(): Promise<void> {
     // Runs while appends are queued; every round writes (or rejects) at least one append.
-    while (this.queue.length > 0) {
-      const batch = this.takeBatch();
+    while (this.queue.ready) {
+      const batch = this.queue.take();
       try {
         await this.writeBatch(batch);
       } catch (error) {
         this.fail(error, batch);
       }
-      for (const item of batch) this.release(item);
-      this.admitWaiters();
+      this.queue.release(batch);
       // Let acknowledged appenders run (and append again) so they join the next batch.
-      if (this.queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.queue.ready) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     this.flushing = false;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  private takeBatch(): PendingAppend[] {
-    let bytes = 0;
-    let count = 0;
-    while (count < this.queue.length) {
-      const size = this.queue[count]!.prepared.sizeBytes;
-      if (count > 0 && bytes + size > this.limits.maxBatchBytes) break;
-      bytes += size;
-      count++;
-    }
-    return this.queue.splice(0, count);
-  }
-
-  private fail(error: unknown, batch: readonly PendingAppend[]): void {
+  private fail(error: unknown, batch: readonly PendingEmbeddedAppend[]): void {
     const failure =
       error instanceof Error && 'code' in error && typeof (error as { code: unknown }).code === 'string'
         ? (error as Error)
         : new IoError(`event log ${this.state.dir}: ${(error as Error).message}`, { cause: error });
     this.failure ??= failure;
     // Settling twice is a no-op, so appends resolved before the failure stay resolved.
-    for (const item of batch) item.reject(this.failure);
-    for (const item of this.queue.splice(0)) {
-      item.reject(this.failure);
-      this.release(item);
-    }
-    for (const item of this.waiting.splice(0)) item.reject(this.failure);
+    for (const item of batch) rejectAppend(item, this.failure);
+    this.queue.rejectWaiting(this.failure);
   }
 
-  private async writeBatch(batch: readonly PendingAppend[]): Promise<void> {
+  private async writeBatch(batch: readonly PendingEmbeddedAppend[]): Promise<void> {
     if (this.failure !== null) throw this.failure;
     let next = this.state.nextPosition;
-    const accepted: PendingAppend[] = [];
+    const accepted: PendingEmbeddedAppend[] = [];
     for (const item of batch) {
-      if (item.expectedPosition !== undefined && item.expectedPosition !== next) {
-        item.reject(new WrongExpectedPositionError(item.expectedPosition, next));
+      const refusal = expectedPositionRefusal(item.expectedPosition, next);
+      if (refusal !== null) {
+        rejectAppend(item, refusal);
         continue;
       }
       accepted.push(item);
-      next += item.prepared.events.length;
+      next += item.eventCount;
     }
     if (accepted.length === 0) return;
     this.stats.peakBatchEvents = Math.max(this.stats.peakBatchEvents, next - this.state.nextPosition);
@@ -264,16 +220,16 @@ export class GroupCommitWriter {
     let i = 0;
     // Bounded: each round writes at least one append.
     while (i < accepted.length) {
-      if (this.active.records > 0 && this.active.bytes + accepted[i]!.prepared.sizeBytes > segmentBytes) {
+      if (this.active.records > 0 && this.active.bytes + accepted[i]!.bytes > segmentBytes) {
         await this.roll();
       }
       let bytes = 0;
       let j = i;
       while (
         j < accepted.length &&
-        (j === i || this.active.bytes + bytes + accepted[j]!.prepared.sizeBytes <= segmentBytes)
+        (j === i || this.active.bytes + bytes + accepted[j]!.bytes <= segmentBytes)
       ) {
-        bytes += accepted[j]!.prepared.sizeBytes;
+        bytes += accepted[j]!.bytes;
         j++;
       }
       await this.writeGroup(accepted.slice(i, j), bytes, recordedAt);
@@ -288,7 +244,7 @@ export class GroupCommitWriter {
 
   /** Encode, write and fdatasync appends that all go to the active segment, then publish them. */
   private async writeGroup(
-    items: readonly PendingAppend[],
+    items: readonly PendingEmbeddedAppend[],
     bytes: number,
     recordedAt: number,
   ): Promise<void> {
@@ -300,7 +256,7 @@ export class GroupCommitWriter {
     let off = 0;
     let recordIndex = segment.records;
     for (const item of items) {
-      const n = item.prepared.events.length;
+      const n = item.eventCount;
       for (let k = 0; k < n; k++) {
         segment.index.note(recordIndex, segment.bytes + off);
         off = encodeRecord(buf, off, item.prepared, k, recordedAt, k === n - 1);
@@ -333,8 +289,8 @@ export class GroupCommitWriter {
     this.stats.events += events;
     let position = first;
     for (const item of items) {
-      position += item.prepared.events.length;
-      item.resolve(position - 1);
+      position += item.eventCount;
+      resolveAppend(item, position - 1);
     }
     this.onCommit(first, items, recordedAt);
   }

@@ -1,17 +1,17 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { LogCorruptError } from '../../../domain/errors.js';
 import { ioError, readFileOrNull } from './durable-file.js';
-import { listLogDirectory } from './open-log.js';
 import { decodeEvent, KIND_JSON, recordKind } from './record-codec.js';
+import { listLogDirectory } from './segment-files.js';
 import {
   decodeSegmentHeader,
   indexFileName,
   parseSegmentFileName,
   SEGMENT_HEADER_BYTES,
+  type SegmentHeader,
 } from './segment-format.js';
 import { decodeIndexFile } from './segment-index.js';
-import { classifyTail, scanFrames } from './segment-scanner.js';
+import { classifyTail, type FrameScan, scanFrames } from './segment-scanner.js';
 
 /**
  * `shadowlog log check`: verify every record of every segment -- CRC, framing, and the schema
@@ -84,113 +84,37 @@ export interface LogCheckReport {
   readonly warnings: readonly string[];
 }
 
+/** What {@link checkLog} has found so far; each segment's check adds to it. */
+interface CheckProgress {
+  readonly dir: string;
+  readonly segments: SegmentCheck[];
+  readonly corruptions: LogCorruption[];
+  readonly warnings: string[];
+  streamId: string | null;
+  tornTail: TornTailReport | null;
+  records: number;
+  bytes: number;
+  /** Where the next segment must start, or null when unknown after damage. */
+  expectedFirst: number | null;
+}
+
 /** Verify the log in `dir` without modifying it. Throws IoError only when it cannot be read at all. */
 export async function checkLog(dir: string): Promise<LogCheckReport> {
   const { segments: names } = await listLogDirectory(dir);
-  const segments: SegmentCheck[] = [];
-  const corruptions: LogCorruption[] = [];
-  const warnings: string[] = [];
-  let streamId: string | null = null;
-  let tornTail: TornTailReport | null = null;
-  let records = 0;
-  let bytes = 0;
-  /** Where the next segment must start, or null when unknown after damage. */
-  let expectedFirst: number | null = 0;
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i]!;
-    const filePath = path.join(dir, name);
-    const sealed = i < names.length - 1;
-    const corrupt = (offset: number, message: string) =>
-      corruptions.push({ segment: name, path: filePath, offset, message });
-    let buf: Buffer;
-    try {
-      buf = await fs.readFile(filePath);
-    } catch (error) {
-      throw ioError('read segment', filePath, error);
-    }
-    bytes += buf.length;
-    let first = parseSegmentFileName(name)!;
-    let headerCrc = 0;
-    try {
-      const header = decodeSegmentHeader(buf, filePath);
-      headerCrc = header.headerCrc;
-      if (header.firstPosition !== first)
-        throw new LogCorruptError(`header says first position ${header.firstPosition}`);
-      first = header.firstPosition;
-      streamId ??= header.streamId;
-      if (header.streamId !== streamId)
-        throw new LogCorruptError(`segment belongs to stream '${header.streamId}', the log to '${streamId}'`);
-    } catch (error) {
-      corrupt(0, (error as Error).message);
-      segments.push({
-        file: name,
-        firstPosition: first,
-        records: 0,
-        bytes: buf.length,
-        sealed,
-        index: 'none',
-      });
-      expectedFirst = null;
-      continue;
-    }
-    if (expectedFirst !== null && first !== expectedFirst) {
-      corrupt(
-        0,
-        `segment starts at position ${first} but the previous data ends before ${expectedFirst}: a segment is missing or damaged`,
-      );
-    }
-    const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length);
-    const tail = classifyTail(buf, scan, buf.length);
-    let segmentRecords = scan.committedRecords;
-    let damaged = false;
-    const jsonProblem = firstInvalidJson(buf, scan.validEnd);
-    if (jsonProblem !== null) {
-      corrupt(jsonProblem.offset, `record passes its CRC but its event is invalid: ${jsonProblem.message}`);
-      damaged = true;
-    } else if (tail.kind === 'corrupt') {
-      corrupt(tail.offset, tail.reason);
-      damaged = true;
-    } else if (tail.kind === 'torn') {
-      if (sealed) {
-        corrupt(tail.offset, `sealed segment is damaged: ${tail.reason}`);
-        damaged = true;
-      } else {
-        const { offset, bytesDropped, recordsDropped, reason } = tail;
-        tornTail = { segment: name, offset, bytesDropped, recordsDropped, reason };
-      }
-    }
-    if (damaged) segmentRecords = scan.validRecords;
-    let index: SegmentCheck['index'] = 'none';
-    const indexBytes = await readFileOrNull(path.join(dir, indexFileName(first)));
-    if (sealed) {
-      if (indexBytes === null) index = 'missing';
-      else {
-        const contents = decodeIndexFile(indexBytes);
-        const matches =
-          typeof contents !== 'string' &&
-          contents.firstPosition === first &&
-          contents.records === scan.committedRecords &&
-          contents.segmentBytes === buf.length &&
-          contents.segmentHeaderCrc === headerCrc;
-        index = matches ? 'ok' : 'invalid';
-      }
-      if (index !== 'ok') warnings.push(`index of ${name} is ${index}; the next writable open rebuilds it`);
-    } else if (indexBytes !== null) {
-      warnings.push(
-        `stale index ${indexFileName(first)} beside the active segment; the next writable open removes it`,
-      );
-    }
-    segments.push({
-      file: name,
-      firstPosition: first,
-      records: segmentRecords,
-      bytes: buf.length,
-      sealed,
-      index,
-    });
-    records += segmentRecords;
-    expectedFirst = damaged ? null : first + segmentRecords;
-  }
+  const progress: CheckProgress = {
+    dir,
+    segments: [],
+    corruptions: [],
+    warnings: [],
+    streamId: null,
+    tornTail: null,
+    records: 0,
+    bytes: 0,
+    expectedFirst: 0,
+  };
+  // One segment in memory at a time; bounded by the directory listing.
+  for (let i = 0; i < names.length; i++) await checkSegment(progress, names[i]!, i < names.length - 1);
+  const { segments, corruptions, warnings, streamId, tornTail, records, bytes } = progress;
   return {
     dir,
     ok: corruptions.length === 0,
@@ -202,6 +126,139 @@ export async function checkLog(dir: string): Promise<LogCheckReport> {
     corruptions,
     warnings,
   };
+}
+
+/** Check one segment file: header, continuity, frames, index. */
+async function checkSegment(progress: CheckProgress, name: string, sealed: boolean): Promise<void> {
+  const filePath = path.join(progress.dir, name);
+  const corrupt = (offset: number, message: string) =>
+    progress.corruptions.push({ segment: name, path: filePath, offset, message });
+  const buf = await readSegmentFile(filePath);
+  progress.bytes += buf.length;
+  const header = checkHeader(progress, buf, name, filePath);
+  if (typeof header === 'string') {
+    corrupt(0, header);
+    const firstPosition = parseSegmentFileName(name)!;
+    progress.segments.push({
+      file: name,
+      firstPosition,
+      records: 0,
+      bytes: buf.length,
+      sealed,
+      index: 'none',
+    });
+    progress.expectedFirst = null;
+    return;
+  }
+  const first = header.firstPosition;
+  if (progress.expectedFirst !== null && first !== progress.expectedFirst) {
+    corrupt(
+      0,
+      `segment starts at position ${first} but the previous data ends before ${progress.expectedFirst}: a segment is missing or damaged`,
+    );
+  }
+  const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length);
+  const frames = checkFrames(buf, scan, sealed);
+  if (frames.damage !== null) corrupt(frames.damage.offset, frames.damage.message);
+  if (frames.torn !== null) progress.tornTail = { segment: name, ...frames.torn };
+  const damaged = frames.damage !== null;
+  const records = damaged ? scan.validRecords : scan.committedRecords;
+  const index = await checkIndex(progress, name, sealed, header, scan.committedRecords, buf.length);
+  progress.segments.push({ file: name, firstPosition: first, records, bytes: buf.length, sealed, index });
+  progress.records += records;
+  progress.expectedFirst = damaged ? null : first + records;
+}
+
+async function readSegmentFile(filePath: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(filePath);
+  } catch (error) {
+    throw ioError('read segment', filePath, error);
+  }
+}
+
+/** The segment's verified header, or what is wrong with it; notes the log's stream id. */
+function checkHeader(
+  progress: CheckProgress,
+  buf: Buffer,
+  name: string,
+  filePath: string,
+): SegmentHeader | string {
+  try {
+    const header = decodeSegmentHeader(buf, filePath);
+    if (header.firstPosition !== parseSegmentFileName(name)) {
+      return `header says first position ${header.firstPosition}`;
+    }
+    progress.streamId ??= header.streamId;
+    if (header.streamId !== progress.streamId) {
+      return `segment belongs to stream '${header.streamId}', the log to '${progress.streamId}'`;
+    }
+    return header;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** The first damage among a segment's frames (schema, CRC or framing), or its torn tail. */
+function checkFrames(
+  buf: Buffer,
+  scan: FrameScan,
+  sealed: boolean,
+): {
+  readonly damage: { readonly offset: number; readonly message: string } | null;
+  readonly torn: Omit<TornTailReport, 'segment'> | null;
+} {
+  const jsonProblem = firstInvalidJson(buf, scan.validEnd);
+  if (jsonProblem !== null) {
+    const message = `record passes its CRC but its event is invalid: ${jsonProblem.message}`;
+    return { damage: { offset: jsonProblem.offset, message }, torn: null };
+  }
+  const tail = classifyTail(buf, scan, buf.length);
+  if (tail.kind === 'corrupt') return { damage: { offset: tail.offset, message: tail.reason }, torn: null };
+  if (tail.kind === 'clean') return { damage: null, torn: null };
+  if (sealed) {
+    return {
+      damage: { offset: tail.offset, message: `sealed segment is damaged: ${tail.reason}` },
+      torn: null,
+    };
+  }
+  const { offset, bytesDropped, recordsDropped, reason } = tail;
+  return { damage: null, torn: { offset, bytesDropped, recordsDropped, reason } };
+}
+
+/** State of a segment's `.idx`; a missing, invalid or stale one adds a warning. */
+async function checkIndex(
+  progress: CheckProgress,
+  name: string,
+  sealed: boolean,
+  header: SegmentHeader,
+  committedRecords: number,
+  segmentBytes: number,
+): Promise<SegmentCheck['index']> {
+  const first = header.firstPosition;
+  const indexBytes = await readFileOrNull(path.join(progress.dir, indexFileName(first)));
+  if (!sealed) {
+    if (indexBytes !== null) {
+      progress.warnings.push(
+        `stale index ${indexFileName(first)} beside the active segment; the next writable open removes it`,
+      );
+    }
+    return 'none';
+  }
+  let index: SegmentCheck['index'] = 'missing';
+  if (indexBytes !== null) {
+    const contents = decodeIndexFile(indexBytes);
+    const matches =
+      typeof contents !== 'string' &&
+      contents.firstPosition === first &&
+      contents.records === committedRecords &&
+      contents.segmentBytes === segmentBytes &&
+      contents.segmentHeaderCrc === header.headerCrc;
+    index = matches ? 'ok' : 'invalid';
+  }
+  if (index !== 'ok')
+    progress.warnings.push(`index of ${name} is ${index}; the next writable open rebuilds it`);
+  return index;
 }
 
 /** First JSON record before `end` whose event fails its schema, or null. */

@@ -1,18 +1,18 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError, LogCorruptError } from '../../../domain/errors.js';
-import { fsyncDirectory, ioError, readFileOrNull, TEMP_SUFFIX, writeFileAtomically } from './durable-file.js';
+import { InvalidArgumentError } from '../../../domain/errors.js';
+import { fsyncDirectory, ioError, readFileOrNull } from './durable-file.js';
 import { corruptAt, type LogState, type SegmentState } from './log-state.js';
 import {
-  decodeSegmentHeader,
-  encodeSegmentHeader,
-  indexFileName,
-  parseSegmentFileName,
-  SEGMENT_HEADER_BYTES,
-  type SegmentHeader,
-  segmentFileName,
-} from './segment-format.js';
-import { decodeIndexFile, encodeIndexFile, SparseIndex } from './segment-index.js';
+  createSegmentFile,
+  type FoundSegment,
+  listLogDirectory,
+  readSegmentHeader,
+  segmentState,
+  writeIndexFile,
+} from './segment-files.js';
+import { indexFileName, SEGMENT_HEADER_BYTES } from './segment-format.js';
+import { decodeIndexFile, SparseIndex } from './segment-index.js';
 import { classifyTail, scanFrames } from './segment-scanner.js';
 
 /**
@@ -65,53 +65,6 @@ export interface OpenLogOptions {
   readonly clock: () => number;
 }
 
-/** A segment file found on disk, header verified. */
-export interface FoundSegment {
-  /** Its verified header. */
-  readonly header: SegmentHeader;
-  /** File name. */
-  readonly name: string;
-  /** Full path. */
-  readonly path: string;
-  /** File size when found. */
-  readonly sizeBytes: number;
-}
-
-/** Read and verify the header of a segment file. */
-export async function readSegmentHeader(dir: string, name: string): Promise<FoundSegment> {
-  const filePath = path.join(dir, name);
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(filePath, 'r');
-    const stat = await handle.stat();
-    const buf = Buffer.alloc(Math.min(SEGMENT_HEADER_BYTES, stat.size));
-    await handle.read(buf, 0, buf.length, 0);
-    const header = decodeSegmentHeader(buf, filePath);
-    if (header.firstPosition !== parseSegmentFileName(name)) {
-      throw corruptAt({ path: filePath }, 0, `header says first position ${header.firstPosition}`);
-    }
-    return { header, name, path: filePath, sizeBytes: stat.size };
-  } catch (error) {
-    if (error instanceof LogCorruptError) throw error;
-    throw ioError('read segment', filePath, error);
-  } finally {
-    await handle?.close();
-  }
-}
-
-/** Segment file names of `dir` in position order, and leftover temp files. */
-export async function listLogDirectory(dir: string): Promise<{ segments: string[]; temps: string[] }> {
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch (error) {
-    throw ioError('list log directory', dir, error);
-  }
-  const segments = names.filter((n) => parseSegmentFileName(n) !== null);
-  segments.sort((a, b) => parseSegmentFileName(a)! - parseSegmentFileName(b)!);
-  return { segments, temps: names.filter((n) => n.endsWith(TEMP_SUFFIX)) };
-}
-
 /** A sealed segment's state from its `.idx`, or null when the index is missing or does not match. */
 async function loadIndex(found: FoundSegment, expectedRecords: number): Promise<SegmentState | null> {
   const first = found.header.firstPosition;
@@ -128,61 +81,15 @@ async function loadIndex(found: FoundSegment, expectedRecords: number): Promise<
   return segmentState(found, contents.records, contents.segmentBytes, contents.index, true);
 }
 
-/** The in-memory state of a found segment. */
-export function segmentState(
-  found: FoundSegment,
-  records: number,
-  bytes: number,
-  index: SparseIndex,
-  sealed: boolean,
-): SegmentState {
-  return {
-    firstPosition: found.header.firstPosition,
-    name: found.name,
-    path: found.path,
-    headerCrc: found.header.headerCrc,
-    records,
-    bytes,
-    index,
-    sealed,
-  };
-}
-
-/** Write the `.idx` of a sealed segment. */
-export async function writeIndexFile(dir: string, segment: SegmentState, syncDir: boolean): Promise<void> {
-  const bytes = encodeIndexFile({
-    firstPosition: segment.firstPosition,
-    records: segment.records,
-    segmentBytes: segment.bytes,
-    segmentHeaderCrc: segment.headerCrc,
-    index: segment.index,
-  });
-  await writeFileAtomically(dir, indexFileName(segment.firstPosition), bytes, syncDir);
-}
-
-/** Create a new, empty segment file (header only) durably. */
-export async function createSegmentFile(
-  dir: string,
-  streamId: string,
-  firstPosition: number,
-  createdAtMs: number,
-): Promise<SegmentState> {
-  const name = segmentFileName(firstPosition);
-  const header = encodeSegmentHeader(streamId, firstPosition, createdAtMs);
-  await writeFileAtomically(dir, name, header);
-  return segmentState(
-    {
-      header: decodeSegmentHeader(header, name),
-      name,
-      path: path.join(dir, name),
-      sizeBytes: SEGMENT_HEADER_BYTES,
-    },
-    0,
-    SEGMENT_HEADER_BYTES,
-    new SparseIndex(),
-    false,
-  );
-}
+/** The report fields that describe a torn tail: none, for a log whose tail was clean. */
+const NO_TORN_TAIL = {
+  truncated: false,
+  segment: null,
+  offset: 0,
+  bytesDropped: 0,
+  recordsDropped: 0,
+  reason: null,
+} as const;
 
 /** Open the log in `dir`: verify, recover, and describe it. */
 export async function openLog(
@@ -190,55 +97,13 @@ export async function openLog(
   options: OpenLogOptions,
 ): Promise<{ state: LogState; recovery: RecoveryReport }> {
   const { readOnly } = options;
-  if (!readOnly) {
-    try {
-      await fs.mkdir(dir, { recursive: true });
-    } catch (error) {
-      throw ioError('create log directory', dir, error);
-    }
-  }
-  const listing = await listLogDirectory(dir);
-  const tempFilesRemoved: string[] = [];
-  if (!readOnly) {
-    for (const temp of listing.temps) {
-      await fs.rm(path.join(dir, temp), { force: true });
-      tempFilesRemoved.push(temp);
-    }
-  }
+  const { segmentNames, tempFilesRemoved } = await prepareDirectory(dir, readOnly);
   const found: FoundSegment[] = [];
-  for (const name of listing.segments) found.push(await readSegmentHeader(dir, name));
-  const streamId = found[0]?.header.streamId ?? options.streamId;
-  if (options.streamId !== undefined && streamId !== options.streamId) {
-    throw new InvalidArgumentError(`event log ${dir} holds stream '${streamId}', not '${options.streamId}'`);
-  }
-  for (const f of found) {
-    if (f.header.streamId !== streamId) {
-      throw corruptAt(f, 0, `segment belongs to stream '${f.header.streamId}', the log to '${streamId}'`);
-    }
-  }
-  const noTorn = {
-    truncated: false,
-    segment: null,
-    offset: 0,
-    bytesDropped: 0,
-    recordsDropped: 0,
-    reason: null,
-  };
+  for (const name of segmentNames) found.push(await readSegmentHeader(dir, name));
+  const streamId = checkStreamIds(dir, found, options.streamId);
   if (found.length === 0) {
-    if (readOnly) {
-      const state: LogState = {
-        dir,
-        streamId: streamId ?? '',
-        segments: [],
-        nextPosition: 0,
-        lastRecordedAt: 0,
-      };
-      return { state, recovery: { ...noTorn, indexesRebuilt: [], tempFilesRemoved, readOnly } };
-    }
-    if (streamId === undefined) throw new InvalidArgumentError(`creating event log ${dir} needs a streamId`);
-    const first = await createSegmentFile(dir, streamId, 0, options.clock());
-    const state: LogState = { dir, streamId, segments: [first], nextPosition: 0, lastRecordedAt: 0 };
-    return { state, recovery: { ...noTorn, indexesRebuilt: [], tempFilesRemoved, readOnly } };
+    const state = await startEmptyLog(dir, streamId, options);
+    return { state, recovery: { ...NO_TORN_TAIL, indexesRebuilt: [], tempFilesRemoved, readOnly } };
   }
   assertDefined(streamId);
   if (found[0]!.header.firstPosition !== 0) {
@@ -248,26 +113,7 @@ export async function openLog(
       `first segment starts at position ${found[0]!.header.firstPosition}, not 0: earlier segments are missing`,
     );
   }
-  const segments: SegmentState[] = [];
-  const indexesRebuilt: string[] = [];
-  for (let i = 0; i < found.length - 1; i++) {
-    const f = found[i]!;
-    const expected = found[i + 1]!.header.firstPosition - f.header.firstPosition;
-    let state = await loadIndex(f, expected);
-    if (state === null) {
-      state = await scanSealedSegment(f);
-      if (state.records !== expected) {
-        throw corruptAt(
-          f,
-          state.bytes,
-          `segment holds positions ${f.header.firstPosition}..${f.header.firstPosition + state.records - 1} but the next segment ${found[i + 1]!.name} starts at ${found[i + 1]!.header.firstPosition}: a segment is missing or damaged`,
-        );
-      }
-      if (!readOnly) await writeIndexFile(dir, state, false);
-      indexesRebuilt.push(f.name);
-    }
-    segments.push(state);
-  }
+  const { segments, indexesRebuilt } = await loadSealedSegments(dir, found, readOnly);
   const lastFound = found[found.length - 1]!;
   const { last, torn, lastRecordedAt } = await recoverLastSegment(lastFound, readOnly);
   segments.push(last);
@@ -284,7 +130,95 @@ export async function openLog(
     nextPosition: last.firstPosition + last.records,
     lastRecordedAt: Number.isNaN(lastRecordedAt) ? lastFound.header.createdAtMs : lastRecordedAt,
   };
-  return { state, recovery: { ...(torn ?? noTorn), indexesRebuilt, tempFilesRemoved, readOnly } };
+  return { state, recovery: { ...(torn ?? NO_TORN_TAIL), indexesRebuilt, tempFilesRemoved, readOnly } };
+}
+
+/** Create the directory and remove leftover temp files (unless read-only); list the segments. */
+async function prepareDirectory(
+  dir: string,
+  readOnly: boolean,
+): Promise<{ segmentNames: string[]; tempFilesRemoved: string[] }> {
+  if (!readOnly) {
+    try {
+      await fs.mkdir(dir, { recursive: true });
+    } catch (error) {
+      throw ioError('create log directory', dir, error);
+    }
+  }
+  const listing = await listLogDirectory(dir);
+  const tempFilesRemoved: string[] = [];
+  if (!readOnly) {
+    for (const temp of listing.temps) {
+      await fs.rm(path.join(dir, temp), { force: true });
+      tempFilesRemoved.push(temp);
+    }
+  }
+  return { segmentNames: listing.segments, tempFilesRemoved };
+}
+
+/** The log's stream id: every segment's, and the one asked for if any; undefined for a new log opened without one. */
+function checkStreamIds(
+  dir: string,
+  found: readonly FoundSegment[],
+  wanted: string | undefined,
+): string | undefined {
+  const streamId = found[0]?.header.streamId ?? wanted;
+  if (wanted !== undefined && streamId !== wanted) {
+    throw new InvalidArgumentError(`event log ${dir} holds stream '${streamId}', not '${wanted}'`);
+  }
+  for (const f of found) {
+    if (f.header.streamId !== streamId) {
+      throw corruptAt(f, 0, `segment belongs to stream '${f.header.streamId}', the log to '${streamId}'`);
+    }
+  }
+  return streamId;
+}
+
+/** A directory without segments: an empty view when read-only, else a new log with its first segment. */
+async function startEmptyLog(
+  dir: string,
+  streamId: string | undefined,
+  options: OpenLogOptions,
+): Promise<LogState> {
+  if (options.readOnly) {
+    return { dir, streamId: streamId ?? '', segments: [], nextPosition: 0, lastRecordedAt: 0 };
+  }
+  if (streamId === undefined) throw new InvalidArgumentError(`creating event log ${dir} needs a streamId`);
+  const first = await createSegmentFile(dir, streamId, 0, options.clock());
+  return { dir, streamId, segments: [first], nextPosition: 0, lastRecordedAt: 0 };
+}
+
+/**
+ * Every segment but the last, from its `.idx`; one without a usable index is scanned in full,
+ * checked against the next segment's first position, and (unless read-only) indexed again.
+ */
+async function loadSealedSegments(
+  dir: string,
+  found: readonly FoundSegment[],
+  readOnly: boolean,
+): Promise<{ segments: SegmentState[]; indexesRebuilt: string[] }> {
+  const segments: SegmentState[] = [];
+  const indexesRebuilt: string[] = [];
+  for (let i = 0; i < found.length - 1; i++) {
+    const f = found[i]!;
+    const next = found[i + 1]!;
+    const expected = next.header.firstPosition - f.header.firstPosition;
+    let state = await loadIndex(f, expected);
+    if (state === null) {
+      state = await scanSealedSegment(f);
+      if (state.records !== expected) {
+        throw corruptAt(
+          f,
+          state.bytes,
+          `segment holds positions ${f.header.firstPosition}..${f.header.firstPosition + state.records - 1} but the next segment ${next.name} starts at ${next.header.firstPosition}: a segment is missing or damaged`,
+        );
+      }
+      if (!readOnly) await writeIndexFile(dir, state, false);
+      indexesRebuilt.push(f.name);
+    }
+    segments.push(state);
+  }
+  return { segments, indexesRebuilt };
 }
 
 function assertDefined(value: string | undefined): asserts value is string {

@@ -1,6 +1,6 @@
 import type { JSONEventData } from '@kurrent/kurrentdb-client';
-import type { ShadowEvent } from '../../../domain/events.js';
 import { toEventData } from './event-mapping.js';
+import type { PendingServerAppend } from './server-append.js';
 
 /**
  * Cutting a run of appends into server appends ("chunks"). A run is a sequence of queued
@@ -11,30 +11,6 @@ import { toEventData } from './event-mapping.js';
  * append was left half written.
  */
 
-/** An append accepted by the writer and not yet settled. */
-export interface PendingAppend {
-  /** Its events, validated. */
-  readonly events: readonly ShadowEvent[];
-  /** `events.length`. */
-  readonly eventCount: number;
-  /** Event ids, fixed at acceptance and reused by every retry. */
-  readonly ids: readonly string[];
-  /** Size of each event as the server counts it. */
-  readonly sizes: readonly number[];
-  /** Sum of `sizes`. */
-  readonly bytes: number;
-  /** The position its first event must get, if the caller said. */
-  readonly expectedPosition: number | undefined;
-  /** Order of the call among all appends of the writer. */
-  readonly ticket: number;
-  /** True once resolved or rejected. */
-  settled: boolean;
-  /** Settles the caller's promise with the position of the last event. */
-  readonly resolve: (lastPosition: number) => void;
-  /** Settles the caller's promise with an error. */
-  readonly reject: (error: unknown) => void;
-}
-
 /** One server append. */
 export interface Chunk {
   /** Position of its first event. */
@@ -44,14 +20,14 @@ export interface Chunk {
   /** Their size as the server counts it. */
   bytes: number;
   /** Appends whose last event is in this chunk, with that event's position. */
-  readonly completes: { readonly append: PendingAppend; readonly last: number }[];
+  readonly completes: { readonly append: PendingServerAppend; readonly last: number }[];
   /** An append that began in an earlier chunk (a split append), if any. */
-  readonly continues: PendingAppend | undefined;
+  readonly continues: PendingServerAppend | undefined;
 }
 
 /** Cut `run`, starting at position `first`, into chunks within the bounds; every event gets `recordedAt`. */
 export function cutIntoChunks(
-  run: readonly PendingAppend[],
+  run: readonly PendingServerAppend[],
   first: number,
   recordedAt: number,
   limits: { readonly maxAppendBytes: number; readonly maxAppendEvents: number },
@@ -61,7 +37,7 @@ export function cutIntoChunks(
   let current: Chunk = { first, data: [], bytes: 0, completes: [], continues: undefined };
   for (const item of run) {
     for (let i = 0; i < item.eventCount; i++) {
-      const size = item.sizes[i]!;
+      const size = item.prepared.sizes[i]!;
       if (
         current.data.length > 0 &&
         (current.bytes + size > limits.maxAppendBytes || current.data.length >= limits.maxAppendEvents)
@@ -69,7 +45,7 @@ export function cutIntoChunks(
         chunks.push(current);
         current = { first: position, data: [], bytes: 0, completes: [], continues: i > 0 ? item : undefined };
       }
-      current.data.push(toEventData(item.events[i]!, item.ids[i]!, recordedAt));
+      current.data.push(toEventData(item.prepared.events[i]!, item.prepared.ids[i]!, recordedAt));
       current.bytes += size;
       position++;
     }

@@ -1,20 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { AppendResult } from '@kurrent/kurrentdb-client';
-import {
-  InvalidArgumentError,
-  IoError,
-  OutOfRangeError,
-  ShadowlogError,
-  WrongExpectedPositionError,
-} from '../../../domain/errors.js';
-import { parseEvent, type ShadowEvent } from '../../../domain/events.js';
+import { IoError, OutOfRangeError, ShadowlogError } from '../../../domain/errors.js';
+import type { ShadowEvent } from '../../../domain/events.js';
+import { AppendQueue } from '../shared/append-queue.js';
+import { expectedPositionRefusal } from '../shared/expected-position.js';
+import { rejectAppend, resolveAppend } from '../shared/pending-append.js';
 import { checkExpectedPosition } from '../shared/store-arguments.js';
-import { type Chunk, cutIntoChunks, type PendingAppend } from './append-chunks.js';
-import { AppendQueue } from './append-queue.js';
+import { type Chunk, cutIntoChunks } from './append-chunks.js';
 import type { KurrentDbClientSurface } from './client-surface.js';
-import { sizeOnDisk } from './event-mapping.js';
 import { describeError, type RetryPolicy, type ServerTarget, withRetry } from './retry-policy.js';
 import { streamStateBefore } from './revision-mapping.js';
+import { type PendingServerAppend, prepareServerAppend, type ServerAppend } from './server-append.js';
 
 /**
  * The write path: group commit over `appendToStream`.
@@ -22,7 +18,7 @@ import { streamStateBefore } from './revision-mapping.js';
  * Appends queue up; one server append is in flight at a time, and every append that arrives
  * meanwhile joins the next one, so N concurrent appenders cost about one round trip, not N.
  * Memory is bounded: past `maxQueuedEvents` / `maxQueuedBytes` of accepted-but-unwritten
- * events, appenders wait in FIFO order (append-queue.ts).
+ * events, appenders wait in FIFO order (../shared/append-queue.ts).
  *
  * Every server append carries the expected revision -- the writer's knowledge of the stream's
  * end -- never `any`. That makes each call exact: if another writer appended meanwhile the
@@ -139,7 +135,7 @@ export class AppendWriter {
   };
   private readonly deps: AppendWriterDeps;
   private readonly newId: () => string;
-  private readonly queue: AppendQueue<PendingAppend>;
+  private readonly queue: AppendQueue<ServerAppend>;
   private ticket = 0;
   private tail: KnownTail | null = null;
   private flushing = false;
@@ -170,48 +166,21 @@ export class AppendWriter {
     if (this.closing) {
       return Promise.reject(new IoError(`KurrentDB store of ${this.deps.streamName} is closed`));
     }
-    let parsed: ShadowEvent[];
-    let sizes: number[];
+    let accepted: ReturnType<typeof prepareServerAppend>;
     try {
       checkExpectedPosition(expectedPosition);
-      if (!Array.isArray(events) || events.length === 0) {
-        throw new InvalidArgumentError('append needs at least one event');
-      }
-      // Validate everything before queueing anything: an append is all or nothing, and an
-      // event that could not be read back must not be written.
-      parsed = events.map((event) => parseEvent(event));
-      sizes = parsed.map(sizeOnDisk);
-      const tooLarge = sizes.findIndex((size) => size > this.deps.limits.maxAppendBytes);
-      if (tooLarge >= 0) {
-        throw new InvalidArgumentError(
-          `event ${tooLarge} of the append (${parsed[tooLarge]!.type}, ${sizes[tooLarge]} bytes) is larger than ` +
-            `the server's max append size (${this.deps.limits.maxAppendBytes} bytes)`,
-        );
-      }
+      accepted = prepareServerAppend(events, this.deps.limits.maxAppendBytes, this.newId, this.ticket + 1);
     } catch (error) {
       return Promise.reject(error);
     }
-    const ids = parsed.map(() => this.newId());
-    const bytes = sizes.reduce((a, b) => a + b, 0);
-    return new Promise<number>((resolve, reject) => {
-      const item: PendingAppend = {
-        events: parsed,
-        eventCount: parsed.length,
-        ids,
-        sizes,
-        bytes,
-        expectedPosition,
-        ticket: ++this.ticket,
-        settled: false,
-        resolve,
-        reject,
-      };
-      this.queue.offer(item);
-      if (!this.flushing) {
-        this.flushing = true;
-        void this.flushLoop();
-      }
-    });
+    this.ticket++;
+    const { prepared, bytes } = accepted;
+    const appended = this.queue.append(prepared, prepared.events.length, bytes, expectedPosition);
+    if (!this.flushing) {
+      this.flushing = true;
+      void this.flushLoop();
+    }
+    return appended;
   }
 
   /** Refuse new appends and resolve once every accepted one is settled. Idempotent. */
@@ -232,7 +201,7 @@ export class AppendWriter {
         try {
           await this.commitBatch(batch);
         } catch (error) {
-          for (const item of batch) this.settle(item, error);
+          for (const item of batch) rejectAppend(item, error);
         }
         this.queue.release(batch);
       }
@@ -240,13 +209,6 @@ export class AppendWriter {
       this.flushing = false;
       if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
-  }
-
-  private settle(item: PendingAppend, outcome: number | unknown): void {
-    if (item.settled) return;
-    item.settled = true;
-    if (typeof outcome === 'number') item.resolve(outcome);
-    else item.reject(outcome);
   }
 
   private async currentTail(): Promise<KnownTail> {
@@ -259,28 +221,28 @@ export class AppendWriter {
   }
 
   /** Commit a batch: runs of appends whose expectations fit, each as one (or, if large, several) server appends. */
-  private async commitBatch(batch: readonly PendingAppend[]): Promise<void> {
+  private async commitBatch(batch: readonly PendingServerAppend[]): Promise<void> {
     let next = 0;
     let conflicts = 0;
     while (next < batch.length) {
       const tail = await this.currentTail();
       const head = batch[next]!;
-      if (head.expectedPosition !== undefined && head.expectedPosition !== tail.end) {
-        if (head.ticket > tail.confirmedTicket) {
+      const refusal = expectedPositionRefusal(head.expectedPosition, tail.end);
+      if (refusal !== null) {
+        if (head.prepared.ticket > tail.confirmedTicket) {
           // Our knowledge predates the call: the appender may have seen a newer stream.
           this.tail = null;
           continue;
         }
-        this.settle(head, new WrongExpectedPositionError(head.expectedPosition, tail.end));
+        rejectAppend(head, refusal);
         next++;
         continue;
       }
       let end = next + 1;
-      let cursor = tail.end + head.events.length;
-      while (end < batch.length) {
-        const item = batch[end]!;
-        if (item.expectedPosition !== undefined && item.expectedPosition !== cursor) break;
-        cursor += item.events.length;
+      let cursor = tail.end + head.eventCount;
+      // Extend the run while the expectations fit; bounded by the batch.
+      while (end < batch.length && expectedPositionRefusal(batch[end]!.expectedPosition, cursor) === null) {
+        cursor += batch[end]!.eventCount;
         end++;
       }
       if (cursor - 1 > Number.MAX_SAFE_INTEGER) {
@@ -301,7 +263,7 @@ export class AppendWriter {
    * Write a run of appends starting at the tail. Returns how many of them (from the front)
    * are settled; fewer than all after a conflict, when the caller plans the rest again.
    */
-  private async writeRun(run: readonly PendingAppend[], tail: KnownTail): Promise<number> {
+  private async writeRun(run: readonly PendingServerAppend[], tail: KnownTail): Promise<number> {
     const recordedAt = Math.max(tail.lastRecordedAt, this.deps.clock());
     const chunks = cutIntoChunks(run, tail.end, recordedAt, this.deps.limits);
     let settled = 0;
@@ -338,7 +300,7 @@ export class AppendWriter {
         this.tail = null;
         this.stats.conflicts++;
         if (chunk.continues !== undefined) {
-          this.settle(
+          rejectAppend(
             chunk.continues,
             this.partialWrite(chunk, 'another writer appended between its parts, so it stops there'),
           );
@@ -353,7 +315,7 @@ export class AppendWriter {
       );
       this.tail = { end: last + 1, lastRecordedAt: recordedAt, confirmedTicket: sentTicket };
       for (const { append, last: lastOfAppend } of chunk.completes) {
-        this.settle(append, lastOfAppend);
+        resolveAppend(append, lastOfAppend);
         settled++;
       }
     }
@@ -364,7 +326,7 @@ export class AppendWriter {
   private partialWrite(chunk: Chunk, why: string): IoError {
     const item = chunk.continues!;
     return new IoError(
-      `an append of ${item.events.length} events was larger than the server's max append size and written in ` +
+      `an append of ${item.eventCount} events was larger than the server's max append size and written in ` +
         `parts; its events before position ${chunk.first} are in ${this.deps.streamName}, but ${why}`,
     );
   }

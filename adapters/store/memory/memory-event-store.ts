@@ -1,4 +1,4 @@
-import { InvalidArgumentError, IoError, WrongExpectedPositionError } from '../../../domain/errors.js';
+import { InvalidArgumentError, IoError } from '../../../domain/errors.js';
 import { parseEvent, type RecordedEvent, type ShadowEvent } from '../../../domain/events.js';
 import type {
   AppendOptions,
@@ -6,14 +6,15 @@ import type {
   ReadOptions,
   Subscription,
 } from '../../../domain/ports/event-store.js';
+import { expectedPositionRefusal } from '../shared/expected-position.js';
+import type { SubscriptionLimits } from '../shared/live-subscription.js';
 import {
-  DEFAULT_SUBSCRIPTION_LIMITS,
-  type FeedListener,
-  type SubscriptionFeed,
-  type SubscriptionLimits,
-  startSubscription,
-} from '../shared/live-subscription.js';
-import { checkExpectedPosition, checkReadRange, checkSubscribeFrom } from '../shared/store-arguments.js';
+  checkExpectedPosition,
+  checkReadRange,
+  checkSubscribeFrom,
+  DEFAULT_READ_BATCH,
+} from '../shared/store-arguments.js';
+import { SubscriptionHub } from '../shared/subscription-hub.js';
 
 /**
  * The reference EventStore: events in an array. Every other store must behave like this one
@@ -35,22 +36,15 @@ export interface MemoryEventStoreOptions {
 export class MemoryEventStore implements EventStore {
   private readonly events: RecordedEvent[] = [];
   private readonly clock: () => number;
-  private readonly limits: SubscriptionLimits;
-  private readonly listeners = new Set<FeedListener>();
+  private readonly subscriptions: SubscriptionHub;
   private closed = false;
-  private readonly feed: SubscriptionFeed;
 
   constructor(options: MemoryEventStoreOptions = {}) {
     this.clock = options.clock ?? Date.now;
-    this.limits = { ...DEFAULT_SUBSCRIPTION_LIMITS, ...options.subscriptionLimits };
-    this.feed = {
-      end: () => this.events.length,
-      read: (from, to) => this.batches(from, to, 4096),
-      listen: (listener) => {
-        this.listeners.add(listener);
-        return () => this.listeners.delete(listener);
-      },
-    };
+    this.subscriptions = new SubscriptionHub(
+      { end: () => this.events.length, read: (from, to) => this.batches(from, to, DEFAULT_READ_BATCH) },
+      options.subscriptionLimits,
+    );
   }
 
   /** See {@link EventStore.append}. */
@@ -63,15 +57,14 @@ export class MemoryEventStore implements EventStore {
     // Validate everything before changing anything: an append is all or nothing.
     const parsed = events.map((event) => parseEvent(event));
     const first = this.events.length;
-    if (options.expectedPosition !== undefined && options.expectedPosition !== first) {
-      throw new WrongExpectedPositionError(options.expectedPosition, first);
-    }
+    const refusal = expectedPositionRefusal(options.expectedPosition, first);
+    if (refusal !== null) throw refusal;
     const last = this.events[first - 1];
     const recordedAt = Math.max(this.clock(), last?.recordedAt ?? Number.NEGATIVE_INFINITY);
     const batch: RecordedEvent[] = parsed.map((event, i) => ({ position: first + i, recordedAt, event }));
     // Plain loop: `push(...batch)` overflows the stack for very large appends.
     for (const recorded of batch) this.events.push(recorded);
-    for (const listener of this.listeners) listener.onAppended(batch);
+    this.subscriptions.publish(batch);
     return first + batch.length - 1;
   }
 
@@ -85,7 +78,7 @@ export class MemoryEventStore implements EventStore {
   subscribe(from: number, onBatch: (batch: readonly RecordedEvent[]) => void | Promise<void>): Subscription {
     checkSubscribeFrom(from);
     if (this.closed) throw new IoError('memory event store is closed');
-    return startSubscription(this.feed, from, onBatch, this.limits);
+    return this.subscriptions.subscribe(from, onBatch);
   }
 
   /** See {@link EventStore.lastPosition}. */
@@ -96,7 +89,7 @@ export class MemoryEventStore implements EventStore {
   /** See {@link EventStore.close}. Idempotent; ends subscriptions. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const listener of [...this.listeners]) listener.onClosed();
+    this.subscriptions.close();
   }
 
   private async *batches(
