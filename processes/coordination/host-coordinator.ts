@@ -1,6 +1,6 @@
-import type { ShadowCommand } from '../domain/shadow-set-commands.js';
-import type { ShadowSetState } from '../domain/shadow-set-state.js';
-import type { IoBarrier } from '../primitives/io-barrier.js';
+import type { ShadowCommand } from '../../domain/shadow-set-commands.js';
+import type { ShadowSetState } from '../../domain/shadow-set-state.js';
+import type { IoBarrier } from '../../primitives/io-barrier.js';
 
 /** What the coordinator needs from its engine. */
 export interface HostCoordinatorHooks {

@@ -1,4 +1,4 @@
-import { assert } from '../domain/errors.js';
+import { assert } from '../../domain/errors.js';
 
 /**
  * Which logged writes have not yet completed on the members. The engine is the log's single

@@ -1,10 +1,10 @@
-import { CommandRejectedError, ShadowlogError } from '../domain/errors.js';
-import type { RecordedEvent } from '../domain/events.js';
-import type { BlockDevice } from '../domain/ports/block-device.js';
-import type { RateLimiter } from '../primitives/rate-limiter.js';
-import { Semaphore } from '../primitives/semaphore.js';
+import { CommandRejectedError, ShadowlogError } from '../../domain/errors.js';
+import type { RecordedEvent } from '../../domain/events.js';
+import type { BlockDevice } from '../../domain/ports/block-device.js';
+import type { RateLimiter } from '../../primitives/rate-limiter.js';
+import { Semaphore } from '../../primitives/semaphore.js';
+import type { CopyParts } from './copy-parts.js';
 import { type CopyResult, type CopyTuning, runCopy } from './copy-process.js';
-import type { EngineContext } from './engine-context.js';
 
 /** A copy to a returning member, as started by `VirtualUnit.mount`. */
 export interface CopyHandle {
@@ -14,18 +14,6 @@ export interface CopyHandle {
   readonly started: Promise<RecordedEvent>;
   /** Resolves when the copy run ends. */
   readonly done: Promise<CopyResult>;
-}
-
-/** What the scheduler needs from the engine besides the shared context. */
-export interface CopySchedulerHooks {
-  /** Give a returning member's device to the engine; writes reach it once its status is `copying`. */
-  attach(member: string, device: BlockDevice): void;
-  /** Take a member's device back from the engine. */
-  detach(member: string): void;
-  /** Record CopyAborted with the target's fingerprint, application writes drained. */
-  recordAbort(member: string, reason: string): Promise<void>;
-  /** The recorded event at `position`. */
-  recordedEvent(position: number): Promise<RecordedEvent>;
 }
 
 /**
@@ -40,8 +28,7 @@ export class CopyScheduler {
   private readonly copies = new Map<string, { abort: string | null; done: Promise<CopyResult> }>();
 
   constructor(
-    private readonly ctx: EngineContext,
-    private readonly hooks: CopySchedulerHooks,
+    private readonly parts: CopyParts,
     private readonly rate: RateLimiter,
     private readonly tuning: CopyTuning,
     maxConcurrent: number,
@@ -88,21 +75,23 @@ export class CopyScheduler {
           throw error;
         }
         resolveStarted(startedEvent);
-        const result = await runCopy(this.ctx, member, this.rate, this.tuning, () => entry.abort);
+        const result = await runCopy(this.parts, member, this.rate, this.tuning, () => entry.abort);
         if (result.outcome === 'aborted') {
           // The member stays away and no longer receives writes. A stopped copy keeps its
           // device until the engine closes; a failed one was closed when the member was expelled.
-          await this.hooks.recordAbort(member, result.reason ?? 'aborted');
-          this.hooks.detach(member);
+          await this.parts.log.recordAbort(member, result.reason ?? 'aborted');
+          this.parts.devices.detach(member);
           await device.close();
         }
         return result;
       } finally {
         this.copies.delete(member);
+        this.parts.devices.releaseFromCopy(member);
       }
     });
     entry.done.catch(() => undefined);
     this.copies.set(member, entry);
+    this.parts.devices.holdForCopy(member);
     return { member, started, done: entry.done };
   }
 
@@ -123,21 +112,18 @@ export class CopyScheduler {
   }
 
   private async begin(member: string, device: BlockDevice): Promise<RecordedEvent> {
-    if (this.ctx.closing())
+    if (this.parts.lifecycle.closing)
       throw new ShadowlogError('COMMAND_REJECTED', 'engine closing; the copy starts at next open');
-    const m = this.ctx.state().members.find((x) => x.id === member)!;
-    this.hooks.attach(member, device);
+    const m = this.parts.follower.state.set.members.find((x) => x.id === member)!;
+    this.parts.devices.attach(member, device);
     if (m.status !== 'returning') {
       // Resuming after a restart: the decision is in the log already.
-      return this.hooks.recordedEvent(m.copy!.position);
+      return this.parts.log.recordedEvent(m.copy!.position);
     }
     try {
-      // Exclusive: writes in flight finish first, and every write after CopyStarted reaches the target.
-      const host = this.ctx.host ?? undefined;
-      const [event] = await this.ctx.control({ type: 'StartCopy', member, host }, { exclusive: true });
-      return event!;
+      return await this.parts.log.startCopy(member);
     } catch (error) {
-      this.hooks.detach(member);
+      this.parts.devices.detach(member);
       throw error;
     }
   }

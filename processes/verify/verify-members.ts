@@ -1,5 +1,5 @@
-import { chunkRunBlocks } from '../domain/geometry.js';
-import type { EngineContext } from './engine-context.js';
+import { chunkRunBlocks } from '../../domain/geometry.js';
+import type { EngineParts } from '../engine/engine-parts.js';
 
 /** A block range where valid members differ. */
 export interface Difference {
@@ -21,6 +21,9 @@ export interface VerifyResult {
   readonly bytes: number;
 }
 
+/** What verify uses of the engine. */
+export type VerifyParts = Pick<EngineParts, 'geometry' | 'rangeLock' | 'follower' | 'devices'>;
+
 /** Most differing ranges reported: a wholly different member must not fill memory. */
 const MAX_DIFFERENCES = 10_000;
 const VERIFY_IO_BYTES = 1024 * 1024;
@@ -31,10 +34,10 @@ const VERIFY_IO_BYTES = 1024 * 1024;
  * I/O goes on between units. Differences are reported at block granularity, merged.
  */
 export async function verifyMembers(
-  ctx: EngineContext,
+  parts: VerifyParts,
   onProgress: (chunksDone: number, chunks: number) => void = () => undefined,
 ): Promise<VerifyResult> {
-  const g = ctx.geometry;
+  const g = parts.geometry;
   const chunkBytes = g.chunkBlocks * g.blockSize;
   const unitChunks = Math.max(1, Math.floor(VERIFY_IO_BYTES / chunkBytes));
   const differences: Difference[] = [];
@@ -43,16 +46,16 @@ export async function verifyMembers(
     const count = Math.min(unitChunks, g.chunks - first);
     const blocks = chunkRunBlocks(g, first, count);
     const lbn = first * g.chunkBlocks;
-    const release = await ctx.rangeLock.acquire(lbn, lbn + blocks);
+    const release = await parts.rangeLock.acquire(lbn, lbn + blocks);
     try {
-      const members = ctx
-        .state()
-        .members.filter((m) => m.status === 'valid' && ctx.device(m.id) !== undefined);
+      const members = parts.follower.state.set.members.filter(
+        (m) => m.status === 'valid' && parts.devices.get(m.id) !== undefined,
+      );
       compared = members.map((m) => m.id);
       const buffers = await Promise.all(
         members.map(async (m) => {
           const buffer = new Uint8Array(blocks * g.blockSize);
-          await ctx.device(m.id)!.read(buffer, lbn * g.blockSize);
+          await parts.devices.get(m.id)!.read(buffer, lbn * g.blockSize);
           return buffer;
         }),
       );

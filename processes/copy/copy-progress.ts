@@ -1,0 +1,126 @@
+import { assert } from '../../domain/errors.js';
+import type { BlockDevice } from '../../domain/ports/block-device.js';
+import type { CopyState } from '../../domain/shadow-set-state.js';
+import type { CopyParts } from './copy-parts.js';
+import type { CopyOutcome, CopyResult, CopyTuning } from './copy-process.js';
+
+/** One I/O unit of a copy: a run of chunks, up to the tuning's I/O size. */
+export interface CopyUnit {
+  /** First chunk. */
+  readonly first: number;
+  /** Chunks. */
+  readonly count: number;
+  /** Bytes (the last chunk of the volume may be short). */
+  readonly bytes: number;
+  /** Set when the unit is on the target. */
+  done: boolean;
+}
+
+/**
+ * A copy's completed prefix and its checkpoints. Units complete out of order; the prefix
+ * grows only over units that are all done, and a checkpoint (ProgressCopy, after flushing the
+ * target) records it, so a resumed copy never trusts data that was not durable. Units beyond
+ * the prefix are copied again on resume and counted once.
+ */
+export class CopyProgress {
+  /** Chunks in the completed prefix (the whole copy's, checkpointed runs included). */
+  chunksDone: number;
+  /** Bytes in the completed prefix. */
+  bytesDone: number;
+  /** The first chunk not in the prefix. */
+  nextChunk: number;
+  private checkpointedBytes: number;
+  private checkpointedAtMs = performance.now();
+  /** Units issued and not yet in the prefix, in chunk order (at most the tuning's `inFlight` beyond the prefix). */
+  private readonly window: CopyUnit[] = [];
+
+  constructor(
+    private readonly parts: Pick<CopyParts, 'log' | 'progress'>,
+    private readonly member: string,
+    private readonly copy: CopyState,
+    private readonly target: BlockDevice,
+    private readonly tuning: CopyTuning,
+  ) {
+    this.chunksDone = copy.chunksDone;
+    this.bytesDone = copy.bytesCopied;
+    this.nextChunk = copy.nextChunk;
+    this.checkpointedBytes = copy.bytesCopied;
+  }
+
+  /** A unit was issued (in chunk order). */
+  issued(unit: CopyUnit): void {
+    this.window.push(unit);
+  }
+
+  /** Grow the prefix over the units done at its front. */
+  advance(): void {
+    const window = this.window;
+    while (window.length > 0 && window[0]!.done) {
+      const unit = window.shift()!;
+      this.chunksDone += unit.count;
+      this.bytesDone += unit.bytes;
+      this.nextChunk = unit.first + unit.count;
+    }
+    if (window.length > 0) this.nextChunk = window[0]!.first;
+  }
+
+  /** True when the tuning's bytes or time since the last checkpoint have passed. */
+  checkpointDue(): boolean {
+    return (
+      this.bytesDone - this.checkpointedBytes >= this.tuning.checkpointBytes ||
+      performance.now() - this.checkpointedAtMs >= this.tuning.checkpointMs
+    );
+  }
+
+  /** True when the prefix grew since the last checkpoint. */
+  get uncheckpointed(): boolean {
+    return this.bytesDone > this.checkpointedBytes;
+  }
+
+  /** Flush the target, then record the prefix (ProgressCopy). */
+  async checkpoint(): Promise<void> {
+    await this.target.flush();
+    await this.parts.log.control({
+      type: 'ProgressCopy',
+      member: this.member,
+      chunksDone: this.chunksDone,
+      nextChunk: this.nextChunk,
+      bytesCopied: this.bytesDone,
+    });
+    this.checkpointedBytes = this.bytesDone;
+    this.checkpointedAtMs = performance.now();
+  }
+
+  /** Report the prefix on the progress stream. */
+  report(finished: boolean): void {
+    this.parts.progress.next({
+      kind: 'copy',
+      member: this.member,
+      chunksDone: this.chunksDone,
+      chunksPlanned: this.copy.plannedChunks,
+      bytesDone: this.bytesDone,
+      bytesPlanned: this.copy.plannedBytes,
+      finished,
+    });
+  }
+
+  /** Invariant 4: a completed copy copied exactly what it planned, no more, no less. */
+  assertComplete(): void {
+    const { copy } = this;
+    assert(
+      this.chunksDone === copy.plannedChunks && this.bytesDone === copy.plannedBytes,
+      `copy to ${this.member} copied ${this.chunksDone} chunks / ${this.bytesDone} bytes of ${copy.plannedChunks} / ${copy.plannedBytes} planned`,
+    );
+  }
+
+  /** The run's result with the prefix copied so far. */
+  result(outcome: CopyOutcome, reason: string | null): CopyResult {
+    return {
+      member: this.member,
+      outcome,
+      bytesCopied: this.bytesDone,
+      chunksCopied: this.chunksDone,
+      reason,
+    };
+  }
+}
