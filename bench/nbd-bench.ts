@@ -173,92 +173,98 @@ async function measure(uri: string, runtimeSeconds: number): Promise<[number, nu
   return [random, sequential];
 }
 
-/** Run the NBD benchmark (see the file comment). Needs fio, nbdinfo, qemu-nbd and nbdkit on PATH. */
-export async function runNbdBench(options: NbdBenchOptions): Promise<NbdBenchResult> {
-  const runtimeSeconds = options.quick ? 3 : 10;
-  await mkdir(options.dir, { recursive: true });
+/** Measure both workloads on a started server, then stop it (also when a workload fails). */
+async function measureServer(server: ShadowlogUnderTest, runtimeSeconds: number): Promise<[number, number]> {
+  try {
+    return await measure(server.uri, runtimeSeconds);
+  } finally {
+    await server.close();
+  }
+}
 
+/** qemu-nbd arguments exporting a 2-way quorum of raw files (vote threshold 1: a mirror). */
+function qemuQuorumArgs(port: number, files: readonly string[]): string[] {
+  const quorumOptions = [
+    'driver=quorum',
+    'vote-threshold=1',
+    'read-pattern=fifo',
+    ...files.flatMap((path, i) => [
+      `children.${i}.driver=raw`,
+      `children.${i}.file.driver=file`,
+      `children.${i}.file.filename=${path}`,
+    ]),
+  ].join(',');
+  return [
+    '--persistent',
+    `--shared=${QUEUE_DEPTH}`,
+    '--bind=127.0.0.1',
+    `--port=${port}`,
+    '--cache=writeback',
+    '--aio=threads',
+    '--image-opts',
+    quorumOptions,
+  ];
+}
+
+/** nbdkit arguments serving one raw file. */
+function nbdkitFileArgs(port: number, file: string): string[] {
+  return [
+    '--foreground',
+    '--exit-with-parent',
+    '-i',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    'file',
+    `file=${file}`,
+  ];
+}
+
+/** Shadowlog's IOPS and its export's size (which the other servers then use). */
+async function measureShadowlog(
+  options: NbdBenchOptions,
+  runtimeSeconds: number,
+): Promise<{ sizeBytes: number; iops: [number, number] }> {
   const shadowlogDir = join(options.dir, 'shadowlog');
   await mkdir(shadowlogDir, { recursive: true });
   const shadowlog = await options.startShadowlog(shadowlogDir);
   let sizeBytes: number;
-  let shadowlogIops: [number, number];
   try {
     sizeBytes = await exportSizeBytes(shadowlog.uri);
-    shadowlogIops = await measure(shadowlog.uri, runtimeSeconds);
-  } finally {
+  } catch (error) {
     await shadowlog.close();
+    throw error;
   }
+  return { sizeBytes, iops: await measureServer(shadowlog, runtimeSeconds) };
+}
+
+/** Run the NBD benchmark (see the file comment). Needs fio, nbdinfo, qemu-nbd and nbdkit on PATH. */
+export async function runNbdBench(options: NbdBenchOptions): Promise<NbdBenchResult> {
+  const runtimeSeconds = options.quick ? 3 : 10;
+  await mkdir(options.dir, { recursive: true });
+  const shadowlog = await measureShadowlog(options, runtimeSeconds);
 
   const quorumFiles = [join(options.dir, 'quorum-0.raw'), join(options.dir, 'quorum-1.raw')];
   const nbdkitFile = join(options.dir, 'nbdkit.raw');
   for (const path of [...quorumFiles, nbdkitFile]) {
     await rm(path, { force: true });
     await writeFile(path, '');
-    await truncate(path, sizeBytes);
+    await truncate(path, shadowlog.sizeBytes);
   }
   try {
-    const quorumOptions = [
-      'driver=quorum',
-      'vote-threshold=1',
-      'read-pattern=fifo',
-      ...quorumFiles.flatMap((path, i) => [
-        `children.${i}.driver=raw`,
-        `children.${i}.file.driver=file`,
-        `children.${i}.file.filename=${path}`,
-      ]),
-    ].join(',');
-    const qemu = await spawnServer(
-      'qemu-nbd',
-      (port) => [
-        '--persistent',
-        `--shared=${QUEUE_DEPTH}`,
-        '--bind=127.0.0.1',
-        `--port=${port}`,
-        '--cache=writeback',
-        '--aio=threads',
-        '--image-opts',
-        quorumOptions,
-      ],
-      '',
-    );
-    let qemuIops: [number, number];
-    try {
-      qemuIops = await measure(qemu.uri, runtimeSeconds);
-    } finally {
-      await qemu.close();
-    }
-
-    const nbdkit = await spawnServer(
-      'nbdkit',
-      (port) => [
-        '--foreground',
-        '--exit-with-parent',
-        '-i',
-        '127.0.0.1',
-        '-p',
-        String(port),
-        'file',
-        `file=${nbdkitFile}`,
-      ],
-      '',
-    );
-    let nbdkitIops: [number, number];
-    try {
-      nbdkitIops = await measure(nbdkit.uri, runtimeSeconds);
-    } finally {
-      await nbdkit.close();
-    }
-
+    const qemu = await spawnServer('qemu-nbd', (port) => qemuQuorumArgs(port, quorumFiles), '');
+    const qemuIops = await measureServer(qemu, runtimeSeconds);
+    const nbdkit = await spawnServer('nbdkit', (port) => nbdkitFileArgs(port, nbdkitFile), '');
+    const nbdkitIops = await measureServer(nbdkit, runtimeSeconds);
     return {
       suite: 'nbd',
       randwrite4k: {
-        shadowlogIops: shadowlogIops[0],
+        shadowlogIops: shadowlog.iops[0],
         qemuQuorumIops: qemuIops[0],
         nbdkitFileIops: nbdkitIops[0],
       },
       seqwrite1m: {
-        shadowlogIops: shadowlogIops[1],
+        shadowlogIops: shadowlog.iops[1],
         qemuQuorumIops: qemuIops[1],
         nbdkitFileIops: nbdkitIops[1],
       },

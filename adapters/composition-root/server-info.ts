@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { SetPaths } from '../cli/set-home.js';
+import type { SetPaths } from './set-home.js';
 
 /** What a running `shadowlog serve` tells other commands, in `<home>/<set>/server.json`. */
 export const serverInfoSchema = z.object({
+  /** The server's process id; a server.json whose pid is dead is stale. */
   pid: z.number().int().positive(),
+  /** `host:port` of the control API. */
   http: z.string().min(1),
+  /** `host:port` of the NBD export, or null when none is served. */
   nbd: z.string().nullable(),
+  /** ISO time the server started. */
   startedAt: z.string(),
 });
 export type ServerInfo = z.infer<typeof serverInfoSchema>;

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from '../../domain/errors.js';
+import { storeSettingFrom } from '../store/kurrentdb/index.js';
 
 /**
  * Where a set lives: `<home>/<set>/` holds its log (`log/`), projection snapshots
@@ -27,6 +28,17 @@ export interface SetPaths {
 /** The home directory: `--home`, else $SHADOWLOG_HOME, else ./.shadowlog. */
 export function resolveHome(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   return resolve(option ?? env.SHADOWLOG_HOME ?? '.shadowlog');
+}
+
+/**
+ * The store in effect: `--store` when given, else $SHADOWLOG_STORE, else null (the embedded log
+ * under the set's directory). Blank values count as not given.
+ */
+export function resolveStore(
+  option: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string | null {
+  return storeSettingFrom({ store: option, env }) ?? null;
 }
 
 /** Paths of a set, checking its name. */

@@ -1,19 +1,24 @@
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { InvalidArgumentError, NotFoundError } from '../../domain/errors.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
-import { positionAtTime } from '../../processes/queries/position-at-time.js';
 import { currentState, stateAt } from '../../processes/queries/state-at.js';
-import { VirtualUnit } from '../../processes/virtual-unit.js';
-import { MinimergeBitmap } from '../../projections/minimerge-bitmap.js';
 import type { ProjectedState } from '../../projections/projected-state.js';
-import { FileMemberAccess } from '../devices/file-member-access.js';
-import { EmbeddedEventStore, openEmbeddedStore, SnapshotStore } from '../store/embedded/index.js';
+import { checkLog, type LogCheckReport, openEmbeddedStore, SnapshotStore } from '../store/embedded/index.js';
 import { isKurrentDbConnectionString, openKurrentDbStore } from '../store/kurrentdb/index.js';
 import type { SetPaths } from './set-home.js';
-import type { PointArgument } from './size-argument.js';
 
 /** Snapshots kept per set: enough for fast time travel over a long history. */
 export const SNAPSHOTS_KEPT = 1000;
+
+/** True when the set exists: its embedded log, or its home directory with a KurrentDB store. */
+export async function setExists(paths: SetPaths): Promise<boolean> {
+  try {
+    await stat(paths.store === null ? paths.log : paths.dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Fail with a clear message unless the set exists (its log, or its home directory with --store). */
 export async function requireSet(paths: SetPaths, home: string): Promise<void> {
@@ -47,6 +52,29 @@ export async function openSetStore(paths: SetPaths): Promise<EventStore> {
   return openKurrentDbStore(paths.store, { setId: paths.set });
 }
 
+/**
+ * Open, read-only, an embedded log directory copied from elsewhere (an incident's log). Any
+ * failure to open it reads as "not found", naming the directory.
+ */
+export async function openLogCopy(dir: string): Promise<EventStore> {
+  return openEmbeddedStore(dir, { readOnly: true }).catch((error: unknown) => {
+    throw error instanceof NotFoundError
+      ? error
+      : new NotFoundError(`cannot open log ${dir}: ${(error as Error).message}`);
+  });
+}
+
+/** Check every record of the set's embedded log (a KurrentDB stream is its server's business). */
+export async function checkSetLog(paths: SetPaths, home: string): Promise<LogCheckReport> {
+  await requireSet(paths, home);
+  if (paths.store !== null) {
+    throw new InvalidArgumentError(
+      'log check verifies the embedded log; a KurrentDB stream is checked by its server (omit --store)',
+    );
+  }
+  return checkLog(paths.log);
+}
+
 /** The set's snapshot store. */
 export function snapshotsOf(paths: SetPaths, onWarning?: (message: string) => void): SnapshotStore {
   return new SnapshotStore(paths.snapshots, {
@@ -55,95 +83,14 @@ export function snapshotsOf(paths: SetPaths, onWarning?: (message: string) => vo
   });
 }
 
-/** Engine options an operator sets on the command line. */
-export interface EngineTuning {
-  /** Copies running at once (SHADOW_MAX_COPY). */
-  readonly maxCopies?: number;
-  /** Copy bandwidth limit in MiB/s. */
-  readonly copyRateMiBps?: number;
-}
-
-/** Run `fn` with the set's engine open in this process (takes the writer lock). */
-export async function withEngine<T>(
-  paths: SetPaths,
-  home: string,
-  fn: (unit: VirtualUnit, store: EventStore) => Promise<T>,
-  onWarning?: (message: string) => void,
-  tuning: EngineTuning = {},
-): Promise<T> {
-  await requireSet(paths, home);
-  if (paths.node !== null && paths.store === null) {
-    throw new InvalidArgumentError(
-      '--node needs --store kurrentdb://...: the embedded log has a single writer, so one host serves it',
-    );
-  }
-  const store = await openSetStore(paths);
-  try {
-    if (
-      store instanceof EmbeddedEventStore &&
-      (store.recovery.recordsDropped > 0 || store.recovery.bytesDropped > 0)
-    ) {
-      onWarning?.(
-        `log recovery: dropped a torn tail of ${store.recovery.bytesDropped} bytes (${store.recovery.recordsDropped} records)`,
-      );
-    }
-    const unit = await VirtualUnit.open({
-      store,
-      access: new FileMemberAccess(),
-      snapshots: snapshotsOf(paths, onWarning),
-      maxConcurrentCopies: tuning.maxCopies,
-      host: paths.node ?? undefined,
-      copyRateMiBps: tuning.copyRateMiBps,
-    });
-    try {
-      return await fn(unit, store);
-    } finally {
-      await unit.close();
-    }
-  } finally {
-    await store.close();
-  }
-}
-
-/** Resolve a position-or-time argument to a position of the log. */
-export async function resolvePoint(store: EventStore, point: PointArgument, name: string): Promise<number> {
-  if ('position' in point) return point.position;
-  const position = await positionAtTime(store, point.timeMs);
-  if (position < 0) {
-    throw new NotFoundError(
-      `${name} ${new Date(point.timeMs).toISOString()} is before the first event of the log`,
-    );
-  }
-  return position;
-}
-
-/** The projections at `position` (or at the end), using snapshots. */
+/** The projections at `position` (or at the end when null), starting from the set's snapshots. */
 export async function projectionsAt(
   store: EventStore,
-  paths: SetPaths | null,
+  paths: SetPaths,
   position: number | null,
   onWarning?: (message: string) => void,
 ): Promise<ProjectedState> {
-  const snapshots = paths ? snapshotsOf(paths, onWarning) : undefined;
+  const snapshots = snapshotsOf(paths, onWarning);
   if (position === null) return currentState(store, { snapshots, onWarning });
   return stateAt(store, position, { snapshots, onWarning });
-}
-
-/** The minimerge bitmap as of `position`: chunks written after the last MembersSynced. */
-export async function minimergeAt(
-  store: EventStore,
-  state: ProjectedState,
-): Promise<{ bitmap: MinimergeBitmap; time: number } | null> {
-  const g = state.set.geometry;
-  if (g === null) return null;
-  const from = state.set.merge ? state.set.merge.fromPosition : (state.set.synced?.position ?? -1) + 1;
-  const bitmap = new MinimergeBitmap(g, from);
-  let time = 0;
-  for await (const batch of store.read(from, state.set.position + 1)) {
-    for (const r of batch) {
-      if (time === 0) time = r.recordedAt;
-      bitmap.apply(r);
-    }
-  }
-  return { bitmap, time };
 }

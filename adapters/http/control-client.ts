@@ -1,46 +1,91 @@
-import { IoError, ShadowlogError, type ShadowlogErrorCode } from '../../domain/errors.js';
-import type { ServerInfo } from './server-info.js';
+import { IoError } from '../../domain/errors.js';
+import type {
+  AbortAnswer,
+  ControlState,
+  DismountPolicy,
+  EventAnswer,
+  HostLeftAnswer,
+  MountAnswer,
+  MountPolicy,
+  VerifyAnswer,
+} from './control-api.js';
+import { errorFromCode } from './error-from-code.js';
 
-/** Talks to a running server's control API. */
+/** Where a running server's control API listens (what its server.json says). */
+export interface ControlEndpoint {
+  /** The server's process id (for messages). */
+  readonly pid: number;
+  /** `host:port` of the control API. */
+  readonly http: string;
+}
+
+/**
+ * Talks to a running server's control API. A refused request rejects with the typed error the
+ * server raised (same code, same message), so callers handle it as if it ran in-process.
+ */
 export class ControlClient {
   constructor(
-    private readonly info: ServerInfo,
+    private readonly endpoint: ControlEndpoint,
     private readonly token: string,
   ) {}
 
   /** The server's pid (for messages). */
   get pid(): number {
-    return this.info.pid;
+    return this.endpoint.pid;
   }
 
-  /** GET a path. */
-  get<T>(path: string): Promise<T> {
-    return this.request<T>('GET', path);
+  /** The set's summary, copy journal, live progress and diagnostics. */
+  state(): Promise<ControlState> {
+    return this.request<ControlState>('GET', '/api/state');
   }
 
-  /** POST a JSON body. */
-  post<T>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('POST', path, body);
+  /** Dismount a member. */
+  dismount(member: string, policy: DismountPolicy): Promise<EventAnswer> {
+    return this.request<EventAnswer>('POST', '/api/dismount', { member, policy });
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** Start a member's return; the copy runs on in the server. */
+  mount(member: string, policy: MountPolicy): Promise<MountAnswer> {
+    return this.request<MountAnswer>('POST', '/api/mount', { member, policy });
+  }
+
+  /** Drop a dismounted member's write bitmap. */
+  deleteBitmap(member: string): Promise<EventAnswer> {
+    return this.request<EventAnswer>('POST', '/api/delete-bitmap', { member });
+  }
+
+  /** Abort the copy to a member. */
+  abortCopy(member: string): Promise<AbortAnswer> {
+    return this.request<AbortAnswer>('POST', '/api/abort-copy', { member });
+  }
+
+  /** Record that another host left the set. */
+  hostLeft(host: string): Promise<HostLeftAnswer> {
+    return this.request<HostLeftAnswer>('POST', '/api/host-left', { host });
+  }
+
+  /** Compare the valid members block by block, online. */
+  verify(): Promise<VerifyAnswer> {
+    return this.request<VerifyAnswer>('POST', '/api/verify', {});
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     let response: Response;
     try {
-      response = await fetch(`http://${this.info.http}${path}`, {
+      response = await fetch(`http://${this.endpoint.http}${path}`, {
         method,
         headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
       throw new IoError(
-        `the server of this set (pid ${this.info.pid}) is not reachable at ${this.info.http}: ${(error as Error).message}; stop it or remove its server.json`,
+        `the server of this set (pid ${this.endpoint.pid}) is not reachable at ${this.endpoint.http}: ${(error as Error).message}; stop it or remove its server.json`,
       );
     }
     const payload = (await response.json()) as { error?: { code: string; message: string } } & T;
     if (!response.ok) {
-      const code = (payload.error?.code ?? 'IO_ERROR') as ShadowlogErrorCode;
-      throw new ShadowlogError(
-        ['UNAUTHORIZED', 'INTERNAL'].includes(code) ? 'IO_ERROR' : code,
+      throw errorFromCode(
+        payload.error?.code ?? 'IO_ERROR',
         payload.error?.message ?? `server answered ${response.status}`,
       );
     }

@@ -25,6 +25,7 @@ import {
   MetaContextIds,
   matchListQuery,
   matchSetQuery,
+  resolveQueries,
   type SelectedMetaContext,
 } from './nbd-meta-contexts.js';
 import {
@@ -36,6 +37,7 @@ import {
   encodeOptionReply,
   encodeServerEntry,
   isOptionParseError,
+  type MetaContextRequest,
   type OptionParseError,
   parseInfoRequest,
   parseMetaContextRequest,
@@ -242,12 +244,9 @@ export class NbdHandshake {
     try {
       exports = this.exports.list();
     } catch (error) {
-      this.warn(`NBD_OPT_LIST: listing exports failed: ${describeError(error)}`);
-      return this.replyNone(
-        option,
-        NbdOptionReply.ERR_POLICY,
-        `listing exports failed: ${describeError(error)}`,
-      );
+      const message = `listing exports failed: ${describeError(error)}`;
+      this.warn(`NBD_OPT_LIST: ${message}`);
+      return this.replyNone(option, NbdOptionReply.ERR_POLICY, message);
     }
     for (const exp of exports.slice(0, MAX_LISTED_EXPORTS)) {
       const entry = encodeServerEntry(clipUtf8(exp.name, MAX_STRING_BYTES), clipUtf8(exp.description, 1024));
@@ -289,26 +288,19 @@ export class NbdHandshake {
 
   private listMetaContext(data: Buffer): undefined {
     const option = NbdOption.LIST_META_CONTEXT;
-    const request = parseMetaContextRequest(data);
-    if (isOptionParseError(request)) return this.replyParseError(option, request);
-    const exp = this.lookup(request.exportName);
-    if (!exp)
-      return this.replyNone(option, NbdOptionReply.ERR_UNKNOWN, `export '${request.exportName}' not found`);
-    const available = this.contextsOf(exp);
-    let names: string[] = available;
-    if (request.queries.length > 0) {
-      names = [];
-      for (const query of request.queries) {
-        const matches = matchListQuery(query, available);
-        if (!matches)
-          return this.replyNone(option, NbdOptionReply.ERR_INVALID, `query '${query}' has no namespace`);
-        for (const name of matches) if (!names.includes(name)) names.push(name);
-      }
-    }
+    const found = this.metaContextRequest(option, data);
+    if (!found) return undefined;
+    const { request, available } = found;
+    const names =
+      request.queries.length === 0
+        ? available
+        : resolveQueries(request.queries, available, matchListQuery, Number.POSITIVE_INFINITY);
+    if (isOptionParseError(names)) return this.replyParseError(option, names);
     // The spec: ids in LIST replies are reserved and SHOULD be zero.
-    for (const name of names)
-      this.io.write(encodeOptionReply(option, NbdOptionReply.META_CONTEXT, encodeMetaContext(0, name)));
-    this.reply(option, NbdOptionReply.ACK);
+    this.replyContexts(
+      option,
+      names.map((name) => ({ id: 0, name })),
+    );
   }
 
   private setMetaContext(data: Buffer): undefined {
@@ -318,34 +310,24 @@ export class NbdHandshake {
     if (!this.structuredReplies) {
       return this.replyNone(option, NbdOptionReply.ERR_INVALID, 'negotiate structured replies first');
     }
-    const request = parseMetaContextRequest(data);
-    if (isOptionParseError(request)) return this.replyParseError(option, request);
-    const exp = this.lookup(request.exportName);
-    if (!exp)
-      return this.replyNone(option, NbdOptionReply.ERR_UNKNOWN, `export '${request.exportName}' not found`);
-    const available = this.contextsOf(exp);
-    const names: string[] = [];
-    for (const query of request.queries) {
-      const matches = matchSetQuery(query, available);
-      if (!matches)
-        return this.replyNone(option, NbdOptionReply.ERR_INVALID, `query '${query}' has no namespace`);
-      for (const name of matches) if (!names.includes(name)) names.push(name);
-      if (names.length > MAX_SELECTED_META_CONTEXTS) {
-        return this.replyNone(
-          option,
-          NbdOptionReply.ERR_TOO_BIG,
-          `more than ${MAX_SELECTED_META_CONTEXTS} contexts`,
-        );
-      }
-    }
+    const found = this.metaContextRequest(option, data);
+    if (!found) return undefined;
+    const { request, exp, available } = found;
+    const names = resolveQueries(request.queries, available, matchSetQuery, MAX_SELECTED_META_CONTEXTS);
+    if (isOptionParseError(names)) return this.replyParseError(option, names);
     const contexts = names.map((name) => ({ id: this.contextIds.idFor(name), name }));
+    this.replyContexts(option, contexts);
+    this.selected = { exportName: exp.name, contexts };
+  }
+
+  /** One NBD_REP_META_CONTEXT per context, then the ACK. */
+  private replyContexts(option: number, contexts: readonly SelectedMetaContext[]): void {
     for (const context of contexts) {
       this.io.write(
         encodeOptionReply(option, NbdOptionReply.META_CONTEXT, encodeMetaContext(context.id, context.name)),
       );
     }
     this.reply(option, NbdOptionReply.ACK);
-    this.selected = { exportName: exp.name, contexts };
   }
 
   private session(exp: NbdExport, sizeBytes: number, flags: number, blockSize: boolean): NegotiatedSession {
@@ -368,6 +350,22 @@ export class NbdHandshake {
       this.warn(`looking up NBD export '${name}' failed: ${describeError(error)}`);
       return undefined;
     }
+  }
+
+  /**
+   * The request of a LIST or SET_META_CONTEXT with its export and that export's contexts; on a
+   * malformed request or an unknown export, replies with the error and returns undefined.
+   */
+  private metaContextRequest(
+    option: number,
+    data: Buffer,
+  ): { request: MetaContextRequest; exp: NbdExport; available: string[] } | undefined {
+    const request = parseMetaContextRequest(data);
+    if (isOptionParseError(request)) return this.replyParseError(option, request);
+    const exp = this.lookup(request.exportName);
+    if (!exp)
+      return this.replyNone(option, NbdOptionReply.ERR_UNKNOWN, `export '${request.exportName}' not found`);
+    return { request, exp, available: this.contextsOf(exp) };
   }
 
   private contextsOf(exp: NbdExport): string[] {

@@ -1,4 +1,5 @@
 import { BASE_ALLOCATION_CONTEXT, MAX_STRING_BYTES } from './nbd-constants.js';
+import type { OptionParseError } from './nbd-option-codec.js';
 
 /** A context selected on a connection, with the id its BLOCK_STATUS chunks carry. */
 export interface SelectedMetaContext {
@@ -49,6 +50,28 @@ export function matchSetQuery(query: string, available: readonly string[]): stri
   if (query.indexOf(':') <= 0) return undefined;
   if (query.endsWith(':')) return [];
   return available.includes(query) ? [query] : [];
+}
+
+/**
+ * Resolve the queries of a LIST or SET_META_CONTEXT with `match` (matchListQuery or
+ * matchSetQuery): the names in query order without duplicates; a parse error when a query lacks its
+ * namespace or more than `maxNames` names are selected. Bounded by the queries (the option codec
+ * bounds their number).
+ */
+export function resolveQueries(
+  queries: readonly string[],
+  available: readonly string[],
+  match: (query: string, available: readonly string[]) => string[] | undefined,
+  maxNames: number,
+): string[] | OptionParseError {
+  const names: string[] = [];
+  for (const query of queries) {
+    const matches = match(query, available);
+    if (!matches) return { error: 'invalid', message: `query '${query}' has no namespace` };
+    for (const name of matches) if (!names.includes(name)) names.push(name);
+    if (names.length > maxNames) return { error: 'too-big', message: `more than ${maxNames} contexts` };
+  }
+  return names;
 }
 
 /**

@@ -109,12 +109,15 @@ class ExportLocks {
   }
 }
 
-/**
- * Start an NBD server (fixed newstyle, no TLS) serving the given exports. Rejects with an
- * InvalidArgumentError for a non-loopback host without `allowNonLoopback`, or with the listen error.
- */
-export async function startNbdServer(options: NbdServerOptions): Promise<NbdServer> {
-  const log = safeLog(options.log);
+/** The bounds a server runs with, checked. */
+interface NbdServerLimits {
+  readonly maxInFlightBytes: number;
+  readonly maxConnections: number;
+  readonly handshakeTimeoutMs: number;
+}
+
+/** Check the address and the bounds; warn about a permitted non-loopback address. */
+function checkOptions(options: NbdServerOptions, log: NbdLog): NbdServerLimits {
   if (!isLoopbackHost(options.host)) {
     if (!options.allowNonLoopback) {
       throw new InvalidArgumentError(
@@ -130,33 +133,59 @@ export async function startNbdServer(options: NbdServerOptions): Promise<NbdServ
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
     throw new InvalidArgumentError(`NBD port must be 0..65535, got ${options.port}`);
   }
-  const maxInFlightBytes = checkPositive(
-    'maxInFlightBytesPerConnection',
-    options.maxInFlightBytesPerConnection,
-    DEFAULT_MAX_IN_FLIGHT_BYTES_PER_CONNECTION,
-  );
-  const maxConnections = checkPositive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS);
-  const handshakeTimeoutMs = checkPositive(
-    'handshakeTimeoutMs',
-    options.handshakeTimeoutMs,
-    DEFAULT_HANDSHAKE_TIMEOUT_MS,
-  );
+  return {
+    maxInFlightBytes: checkPositive(
+      'maxInFlightBytesPerConnection',
+      options.maxInFlightBytesPerConnection,
+      DEFAULT_MAX_IN_FLIGHT_BYTES_PER_CONNECTION,
+    ),
+    maxConnections: checkPositive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS),
+    handshakeTimeoutMs: checkPositive(
+      'handshakeTimeoutMs',
+      options.handshakeTimeoutMs,
+      DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    ),
+  };
+}
 
+/** The export a client names; '' (e.g. `nbd://host:port` with no path) is the only export, if there is one. */
+function exportLookup(options: NbdServerOptions): (name: string) => NbdExport | undefined {
+  return (name) => {
+    const found = options.exports(name);
+    if (found || name !== '') return found;
+    const all = options.listExports();
+    return all.length === 1 ? all[0] : undefined;
+  };
+}
+
+/** Listen, rejecting with the listen error (address in use, permission). */
+function listen(server: Server, host: string, port: number): Promise<NbdServerAddress> {
+  return new Promise<NbdServerAddress>((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      const bound = server.address() as AddressInfo;
+      resolve({ host: bound.address, port: bound.port });
+    });
+  });
+}
+
+/**
+ * Start an NBD server (fixed newstyle, no TLS) serving the given exports. Rejects with an
+ * InvalidArgumentError for a non-loopback host without `allowNonLoopback`, or with the listen error.
+ */
+export async function startNbdServer(options: NbdServerOptions): Promise<NbdServer> {
+  const log = safeLog(options.log);
+  const limits = checkOptions(options, log);
+  const lookup = exportLookup(options);
   const locks = new ExportLocks();
   const connections = new Set<NbdConnection>();
   let peakInFlightBytes = 0;
   let closing: Promise<void> | undefined;
 
-  const lookup = (name: string): NbdExport | undefined => {
-    const found = options.exports(name);
-    if (found || name !== '') return found;
-    // The default export ('' — e.g. `nbd://host:port` with no path): the only export, if there is one.
-    const all = options.listExports();
-    return all.length === 1 ? all[0] : undefined;
-  };
-
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true });
-  server.maxConnections = maxConnections;
+  server.maxConnections = limits.maxConnections;
   server.on('connection', (socket: Socket) => {
     if (closing) {
       socket.destroy();
@@ -169,8 +198,8 @@ export async function startNbdServer(options: NbdServerOptions): Promise<NbdServ
         exports: { lookup, list: () => options.listExports() },
         acquireExportLock: (name) => locks.acquire(name),
         releaseExportLock: (name) => locks.release(name),
-        maxInFlightBytes,
-        handshakeTimeoutMs,
+        maxInFlightBytes: limits.maxInFlightBytes,
+        handshakeTimeoutMs: limits.handshakeTimeoutMs,
         log,
       },
       label,
@@ -184,48 +213,8 @@ export async function startNbdServer(options: NbdServerOptions): Promise<NbdServ
   });
   server.on('error', (error) => log('error', `NBD server error: ${describeError(error)}`));
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen({ host: options.host, port: options.port }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const bound = server.address() as AddressInfo;
-  const address: NbdServerAddress = { host: bound.address, port: bound.port };
+  const address = await listen(server, options.host, options.port);
   log('info', `NBD server listening on ${address.host}:${address.port}`);
-
-  async function shutdown(graceful: boolean, timeoutMs: number): Promise<void> {
-    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-    const open = [...connections];
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const work = async (): Promise<void> => {
-      if (graceful) {
-        await Promise.all(open.map((connection) => connection.quiesce()));
-        await flushExports(open, log);
-        for (const connection of open) connection.close();
-      } else {
-        for (const connection of open) connection.destroy();
-      }
-      await Promise.all(open.map((connection) => connection.finished));
-    };
-    const outcome = await Promise.race([work(), timedOut]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
-      log(
-        'warn',
-        `NBD server close: in-flight requests still pending after ${timeoutMs} ms; dropping connections`,
-      );
-      for (const connection of open) connection.destroy();
-    }
-    await serverClosed;
-    log('info', 'NBD server closed');
-  }
-
   return {
     address,
     get connections() {
@@ -237,13 +226,53 @@ export async function startNbdServer(options: NbdServerOptions): Promise<NbdServ
       return peak;
     },
     close(closeOptions?: NbdCloseOptions): Promise<void> {
-      closing ??= shutdown(
-        closeOptions?.graceful ?? true,
-        closeOptions?.timeoutMs ?? DEFAULT_GRACEFUL_CLOSE_TIMEOUT_MS,
-      );
+      closing ??= shutdown(server, [...connections], {
+        graceful: closeOptions?.graceful ?? true,
+        timeoutMs: closeOptions?.timeoutMs ?? DEFAULT_GRACEFUL_CLOSE_TIMEOUT_MS,
+        log,
+      });
       return closing;
     },
   };
+}
+
+/**
+ * Stop accepting, then either let the open connections finish their in-flight requests and flush
+ * the exports they use (graceful) or destroy them; whatever is still open after `timeoutMs` is
+ * destroyed.
+ */
+async function shutdown(
+  server: Server,
+  open: readonly NbdConnection[],
+  options: { graceful: boolean; timeoutMs: number; log: NbdLog },
+): Promise<void> {
+  const { graceful, timeoutMs, log } = options;
+  const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const work = async (): Promise<void> => {
+    if (graceful) {
+      await Promise.all(open.map((connection) => connection.quiesce()));
+      await flushExports(open, log);
+      for (const connection of open) connection.close();
+    } else {
+      for (const connection of open) connection.destroy();
+    }
+    await Promise.all(open.map((connection) => connection.finished));
+  };
+  const outcome = await Promise.race([work(), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    log(
+      'warn',
+      `NBD server close: in-flight requests still pending after ${timeoutMs} ms; dropping connections`,
+    );
+    for (const connection of open) connection.destroy();
+  }
+  await serverClosed;
+  log('info', 'NBD server closed');
 }
 
 /** Flush each export in use once; a failing flush is reported, not thrown (the close goes on). */

@@ -1,15 +1,20 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError, LogLockedError } from '../../../domain/errors.js';
-import { startControlServer } from '../../http/control-server.js';
-import { findServer, newControlToken, publishServer, withdrawServer } from '../../http/server-info.js';
-import { isLoopbackHost } from '../../nbd/nbd-server.js';
-import { startSetNbdServer } from '../../nbd/shadow-set-export.js';
-import { contextOf } from '../command-context.js';
-import { withEngine } from '../set-access.js';
+import { InvalidArgumentError } from '../../../domain/errors.js';
+import { type HostPort, serveSet } from '../../composition-root/serve-set.js';
+import { type CommandContext, contextOf } from '../command-context.js';
 import { parseCount } from '../size-argument.js';
 
+/** Options of `shadowlog serve`. */
+interface ServeOptions {
+  readonly nbd: string;
+  readonly http: string;
+  readonly allowRemote?: boolean;
+  readonly maxCopies: string;
+  readonly copyRate?: string;
+}
+
 /** Parse HOST:PORT. */
-export function parseHostPort(name: string, text: string): { host: string; port: number } {
+export function parseHostPort(name: string, text: string): HostPort {
   const match = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(text.trim());
   const port = match ? Number(match[2]) : Number.NaN;
   if (!match || port > 65_535)
@@ -31,71 +36,33 @@ export function registerServe(program: Command): void {
     .option('--allow-remote', 'allow a non-loopback NBD address (the NBD protocol has no authentication)')
     .option('--max-copies <n>', 'copies running at once (OpenVMS SHADOW_MAX_COPY)', '2')
     .option('--copy-rate <MiB/s>', 'copy bandwidth limit (default unlimited)')
-    .action(
-      async (
-        set: string,
-        options: { nbd: string; http: string; allowRemote?: boolean; maxCopies: string; copyRate?: string },
-        command: Command,
-      ) => {
-        const ctx = contextOf(command);
-        const paths = ctx.paths(set);
-        const nbd = parseHostPort('--nbd', options.nbd);
-        const http = parseHostPort('--http', options.http);
-        if (!isLoopbackHost(http.host))
-          throw new InvalidArgumentError(
-            '--http must be a loopback address: the control API is for local commands only',
-          );
-        const running = await findServer(paths);
-        if (running)
-          throw new LogLockedError(
-            `shadow set '${set}' is already served by pid ${running.info.pid} (${running.info.http})`,
-          );
-        await withEngine(
-          paths,
-          ctx.home,
-          async (unit) => {
-            const nbdServer = await startSetNbdServer(unit, set, {
-              host: nbd.host,
-              port: nbd.port,
-              allowNonLoopback: options.allowRemote === true,
-              log: (line) => ctx.output.note(line),
-            });
-            let control: Awaited<ReturnType<typeof startControlServer>> | null = null;
-            try {
-              const token = newControlToken();
-              control = await startControlServer({ unit, host: http.host, port: http.port, token });
-              await publishServer(
-                paths,
-                {
-                  pid: process.pid,
-                  http: control.address,
-                  nbd: nbdServer.addressText,
-                  startedAt: new Date().toISOString(),
-                },
-                token,
-              );
-              ctx.output.note(
-                `serving ${set}: NBD nbd://${nbdServer.addressText}/${set}, control API http://${control.address} (pid ${process.pid})`,
-              );
-              await waitForSignal();
-              ctx.output.note(
-                'stopping: finishing in-flight requests, flushing members, recording MembersSynced',
-              );
-            } finally {
-              await control?.close();
-              await nbdServer.close();
-              await withdrawServer(paths);
-            }
-          },
-          (w) => ctx.output.note(w),
-          {
-            maxCopies: parseCount('--max-copies', options.maxCopies, 1),
-            copyRateMiBps:
-              options.copyRate === undefined ? undefined : parseCount('--copy-rate', options.copyRate, 1),
-          },
-        );
-      },
+    .action((set: string, options: ServeOptions, command: Command) =>
+      serve(contextOf(command), set, options),
     );
+}
+
+async function serve(ctx: CommandContext, set: string, options: ServeOptions): Promise<void> {
+  const paths = ctx.paths(set);
+  const nbd = parseHostPort('--nbd', options.nbd);
+  const http = parseHostPort('--http', options.http);
+  const tuning = {
+    maxCopies: parseCount('--max-copies', options.maxCopies, 1),
+    copyRateMiBps:
+      options.copyRate === undefined ? undefined : parseCount('--copy-rate', options.copyRate, 1),
+  };
+  const log = (line: string) => ctx.output.note(line);
+  await serveSet(
+    paths,
+    ctx.home,
+    { nbd, http, allowRemote: options.allowRemote === true, tuning, log },
+    async (served) => {
+      ctx.output.note(
+        `serving ${set}: NBD nbd://${served.nbdAddress}/${set}, control API http://${served.controlAddress} (pid ${served.pid})`,
+      );
+      await waitForSignal();
+      ctx.output.note('stopping: finishing in-flight requests, flushing members, recording MembersSynced');
+    },
+  );
 }
 
 function waitForSignal(): Promise<void> {

@@ -48,7 +48,7 @@ import {
   NotFoundError,
   OutOfRangeError,
 } from '../../../domain/errors.js';
-import { RangeLock } from '../../../processes/range-lock.js';
+import { RangeLock } from '../../../primitives/range-lock.js';
 import { encodeRequest, infoData, metaContextData } from './raw-nbd-client.js';
 
 const limits: RequestLimits = {

@@ -1,0 +1,106 @@
+import { formatCount } from '../../../domain/copy-planning.js';
+import { resolveMember } from '../../../domain/member-lookup.js';
+import type { EventStore } from '../../../domain/ports/event-store.js';
+import { ChunkHistory } from '../../../projections/chunk-history.js';
+import type { CopyJournal } from '../../../projections/copy-journal.js';
+import { projectionsAt } from '../../composition-root/set-store.js';
+import type { CommandContext } from '../command-context.js';
+import type { Output } from '../output.js';
+import { withReadOnlyLog } from '../read-only-log.js';
+import { parseCount } from '../size-argument.js';
+
+/** One copy as `explain` reports it. */
+type ExplainedCopy = ReturnType<typeof explainedCopies>[number];
+/** The writes that marked one chunk, per bitmap. */
+interface ExplainedChunk {
+  readonly chunk: number;
+  readonly bitmaps: ReturnType<ChunkHistory['result']>;
+}
+
+/** `shadowlog explain <set> [--member M] [--chunk N]`: every copy and merge with its reason. */
+export async function explain(
+  ctx: CommandContext,
+  set: string,
+  options: { member?: string; chunk?: string },
+): Promise<void> {
+  const paths = ctx.paths(set);
+  await withReadOnlyLog(ctx, paths, async (store) => {
+    const state = await projectionsAt(store, paths, null, ctx.warn);
+    const member = options.member === undefined ? undefined : resolveMember(state.set, options.member).id;
+    const copies = explainedCopies(state.journal, member);
+    const chunk =
+      options.chunk === undefined
+        ? undefined
+        : await chunkHistory(store, parseCount('--chunk', options.chunk), member);
+    const merges = member === undefined ? state.journal.merges : [];
+    ctx.output.result({ copies, merges, ...(chunk ? { chunk } : {}) }, () => {
+      printCopies(ctx.output, copies, merges);
+      if (chunk) printChunk(ctx.output, chunk);
+    });
+  });
+}
+
+function explainedCopies(journal: CopyJournal, member: string | undefined) {
+  return journal.copies
+    .filter((c) => member === undefined || c.member === member)
+    .map((c) => ({
+      member: c.member,
+      kind: c.kind,
+      reason: c.reason,
+      policy: c.policy,
+      source: c.source,
+      startPosition: c.startPosition,
+      startedAt: new Date(c.startedAt).toISOString(),
+      chunksPlanned: c.chunksPlanned,
+      bytesPlanned: c.bytesPlanned,
+      chunksCopied: c.chunksDone,
+      bytesCopied: c.bytesCopied,
+      durationMs: c.durationMs,
+      outcome: c.outcome,
+      endReason: c.endReason,
+    }));
+}
+
+async function chunkHistory(
+  store: EventStore,
+  n: number,
+  member: string | undefined,
+): Promise<ExplainedChunk> {
+  const history = new ChunkHistory(n);
+  for await (const batch of store.read(0)) for (const r of batch) history.apply(r);
+  return { chunk: n, bitmaps: history.result().filter((b) => member === undefined || b.member === member) };
+}
+
+function printCopies(o: Output, copies: readonly ExplainedCopy[], merges: CopyJournal['merges']): void {
+  if (copies.length === 0) o.line('no copies');
+  for (const c of copies) {
+    o.line(
+      `${c.kind === 'mini' ? 'minicopy' : 'full copy'} to ${c.member} from ${c.source} at position ${c.startPosition} (${c.startedAt}), policy ${c.policy ?? '-'}: ${c.outcome}${c.endReason ? ` (${c.endReason})` : ''}`,
+    );
+    o.line(`  why: ${c.reason}`);
+    o.line(
+      `  planned ${formatCount(c.chunksPlanned)} chunks / ${formatCount(c.bytesPlanned)} bytes; copied ${formatCount(c.chunksCopied)} chunks / ${formatCount(c.bytesCopied)} bytes${c.durationMs === null ? '' : ` in ${c.durationMs} ms`}`,
+    );
+  }
+  for (const m of merges) {
+    o.line(
+      `merge from ${m.source} at position ${m.startPosition}: ${m.chunks} chunks written since position ${m.fromPosition}: ${m.outcome}${m.durationMs === null ? '' : ` in ${m.durationMs} ms`}`,
+    );
+  }
+}
+
+function printChunk(o: Output, chunk: ExplainedChunk): void {
+  o.line('');
+  if (chunk.bitmaps.length === 0) o.line(`chunk ${chunk.chunk} was never marked in a bitmap`);
+  for (const b of chunk.bitmaps) {
+    o.line(
+      `chunk ${chunk.chunk} in the bitmap of ${b.member} since position ${b.sincePosition}${b.endPosition === null ? ' (live)' : ` (ended at ${b.endPosition} by ${b.endedBy})`}: ${b.marks.length + b.marksNotKept} writes`,
+    );
+    for (const mark of b.marks) {
+      o.line(
+        `  position ${mark.position}  ${new Date(mark.recordedAt).toISOString()}  ${mark.type} LBN ${mark.lbn}-${mark.lbn + mark.count - 1}`,
+      );
+    }
+    if (b.marksNotKept > 0) o.line(`  ... and ${b.marksNotKept} more`);
+  }
+}

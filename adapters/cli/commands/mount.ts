@@ -1,0 +1,133 @@
+import type { RecordedEvent } from '../../../domain/events.js';
+import type { CopyResult } from '../../../processes/copy/copy-process.js';
+import type { VirtualUnit } from '../../../processes/virtual-unit.js';
+import type { ControlClient, MountPolicy } from '../../composition-root/set-control.js';
+import type { CommandContext } from '../command-context.js';
+import { ProgressReporter } from '../progress-reporter.js';
+import { throughServerOrEngine } from '../server-or-engine.js';
+
+/** Policies of `shadowlog mount --policy`. */
+export const MOUNT_POLICIES = ['minicopy', 'minicopy-optional', 'full'] as const;
+
+/** How a copy ended, as `mount` reports it. */
+type CopyOutcome = Pick<CopyResult, 'outcome' | 'bytesCopied' | 'chunksCopied' | 'reason'>;
+
+/** Polling interval of `mount --wait` through a server. */
+const POLL_INTERVAL_MS = 500;
+
+/**
+ * `shadowlog mount`: through a running server the copy runs there (reported as running, or
+ * followed with `--wait`); without one it runs here, with a progress bar, until it ends.
+ */
+export async function mount(
+  ctx: CommandContext,
+  set: string,
+  member: string,
+  policy: MountPolicy,
+  wait: boolean | undefined,
+): Promise<void> {
+  await throughServerOrEngine(
+    ctx,
+    ctx.paths(set),
+    (client) => mountThroughServer(ctx, client, set, member, policy, wait === true),
+    (unit) => mountHere(ctx, unit, member, policy),
+  );
+}
+
+async function mountThroughServer(
+  ctx: CommandContext,
+  client: ControlClient,
+  set: string,
+  member: string,
+  policy: MountPolicy,
+  wait: boolean,
+): Promise<void> {
+  const { started } = await client.mount(member, policy);
+  describeStart(ctx, started);
+  if (!wait) {
+    ctx.output.result({ started, outcome: 'running' }, () =>
+      ctx.output.line(
+        `the copy runs in the server (pid ${client.pid}); follow it with 'shadowlog show ${set}'`,
+      ),
+    );
+    return;
+  }
+  report(ctx, started, await waitForCopy(ctx, client, started));
+}
+
+async function mountHere(
+  ctx: CommandContext,
+  unit: VirtualUnit,
+  member: string,
+  policy: MountPolicy,
+): Promise<void> {
+  const handle = await unit.mount(member, policy);
+  const started = await handle.started;
+  describeStart(ctx, started);
+  const e = started.event as { chunks: number };
+  const bar = new ProgressReporter(ctx.output, `copy to ${handle.member}`, e.chunks);
+  const sub = unit.progress$.subscribe((u) => {
+    if (u.kind === 'copy' && u.member === handle.member) bar.update(u.chunksDone);
+  });
+  const result = await handle.done;
+  sub.unsubscribe();
+  bar.stop(result.chunksCopied);
+  report(ctx, started, {
+    outcome: result.outcome,
+    bytesCopied: result.bytesCopied,
+    chunksCopied: result.chunksCopied,
+    reason: result.reason,
+  });
+}
+
+function describeStart(ctx: CommandContext, started: RecordedEvent): void {
+  const e = started.event as {
+    member: string;
+    kind: string;
+    reason: string;
+    chunks: number;
+    bytes: number;
+    source: string;
+  };
+  ctx.output.note(
+    `${e.kind === 'mini' ? 'minicopy' : 'full copy'} of ${e.member} from ${e.source}: ${e.chunks} chunks, ${e.bytes} bytes (${e.reason})`,
+  );
+}
+
+function report(ctx: CommandContext, started: RecordedEvent, result: CopyOutcome): void {
+  const e = started.event as { member: string; kind: string; reason: string };
+  ctx.output.result({ started, ...result }, () => {
+    ctx.output.line(
+      `${e.kind === 'mini' ? 'minicopy' : 'full copy'} to ${e.member} ${result.outcome}: ${result.chunksCopied} chunks, ${result.bytesCopied} bytes copied${result.reason ? ` (${result.reason})` : ''}`,
+    );
+  });
+  if (result.outcome !== 'completed') process.exitCode = 1;
+}
+
+async function waitForCopy(
+  ctx: CommandContext,
+  client: ControlClient,
+  started: RecordedEvent,
+): Promise<CopyOutcome> {
+  const e = started.event as { member: string; chunks: number };
+  const bar = new ProgressReporter(ctx.output, `copy to ${e.member}`, e.chunks);
+  // Bounded by the copy itself: it ends (completed, failed, aborted) or the server goes away.
+  for (;;) {
+    const state = await client.state();
+    const copy = state.journal.copies.find(
+      (c) => c.member === e.member && c.startPosition === started.position,
+    );
+    const live = state.progress.find((p) => p.kind === 'copy' && p.member === e.member);
+    bar.update(live?.chunksDone ?? copy?.chunksDone ?? 0);
+    if (copy && copy.outcome !== 'running') {
+      bar.stop(copy.chunksDone);
+      return {
+        outcome: copy.outcome as CopyOutcome['outcome'],
+        bytesCopied: copy.bytesCopied,
+        chunksCopied: copy.chunksDone,
+        reason: copy.endReason,
+      };
+    }
+    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+  }
+}

@@ -1,0 +1,73 @@
+import { formatCount } from '../../../domain/copy-planning.js';
+import { type SetSummary, summarise } from '../../../projections/set-summary.js';
+import { projectionsAt } from '../../composition-root/set-store.js';
+import type { CommandContext } from '../command-context.js';
+import { minimergeAt, resolvePoint } from '../log-queries.js';
+import type { Output } from '../output.js';
+import { table } from '../output.js';
+import { withReadOnlyLog } from '../read-only-log.js';
+import { parsePoint } from '../size-argument.js';
+
+/** `shadowlog show <set> [--bitmap] [--at P]`: the set now or at a past point of its log. */
+export async function show(
+  ctx: CommandContext,
+  set: string,
+  options: { bitmap?: boolean; at?: string },
+): Promise<void> {
+  const paths = ctx.paths(set);
+  await withReadOnlyLog(ctx, paths, async (store) => {
+    const at =
+      options.at === undefined ? null : await resolvePoint(store, parsePoint('--at', options.at), '--at');
+    const state = await projectionsAt(store, paths, at, ctx.warn);
+    const minimerge = await minimergeAt(store, state);
+    const summary = summarise(state, minimerge?.bitmap, minimerge?.time);
+    ctx.output.result(summary, () => {
+      printSummary(ctx.output, summary, at);
+      if (options.bitmap) printBitmaps(ctx.output, summary);
+    });
+  });
+}
+
+function printSummary(o: Output, summary: SetSummary, at: number | null): void {
+  o.line(`shadow set ${summary.set}${at === null ? '' : `  (as of position ${at})`}`);
+  o.line(
+    `  position ${summary.position}${summary.time ? ` at ${summary.time}` : ''}; last sync at position ${summary.syncedPosition ?? 'none'}`,
+  );
+  o.line(
+    `  ${formatCount(summary.blocks)} blocks of ${summary.blockSize} bytes, chunks of ${summary.chunkBlocks} blocks`,
+  );
+  if (summary.merge)
+    o.line(
+      `  merging from ${summary.merge.source}: ${summary.merge.chunks} chunks (since position ${summary.merge.sincePosition})`,
+    );
+  o.line('');
+  for (const line of table([
+    ['member', 'state', 'since', 'path'],
+    ...summary.members.map((m) => [
+      m.id,
+      m.state + (m.copyPercent === null ? '' : ` ${m.copyPercent}%`) + (m.error ? ` (${m.error})` : ''),
+      String(m.sincePosition),
+      m.path,
+    ]),
+  ]))
+    o.line(`  ${line}`);
+}
+
+function printBitmaps(o: Output, summary: SetSummary): void {
+  o.line('');
+  if (summary.bitmaps.length === 0) o.line('  no bitmaps');
+  for (const line of table([
+    ['member', 'type', 'since position', 'since time', 'size', 'marked', 'populated', 'active'],
+    ...summary.bitmaps.map((b) => [
+      b.member,
+      b.type,
+      String(b.sincePosition),
+      b.sinceTime ?? '-',
+      `${b.sizeBytes} bytes`,
+      formatCount(b.chunksMarked),
+      `${b.percent}%`,
+      b.active ? 'yes' : 'no',
+    ]),
+  ]))
+    o.line(`  ${line}`);
+}
