@@ -1,14 +1,12 @@
 import type { AppendResult } from '@kurrent/kurrentdb-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KurrentDbClientSurface } from '../../../../adapters/store/kurrentdb/client-surface.js';
-import {
-  KurrentDbEventStore,
-  type KurrentDbEventStoreOptions,
-} from '../../../../adapters/store/kurrentdb/kurrentdb-event-store.js';
+import type { KurrentDbEventStore } from '../../../../adapters/store/kurrentdb/kurrentdb-event-store.js';
 import { InvalidArgumentError, IoError, WrongExpectedPositionError } from '../../../../domain/errors.js';
 import type { RecordedEvent, ShadowEvent } from '../../../../domain/events.js';
 import { numberedWrite, SAMPLE_EVENTS } from '../../../fixtures/sample-events.js';
 import { FakeKurrentDbServer } from './fake-kurrentdb-client.js';
+import { fakeStoreOpener } from './fake-store-opener.js';
 
 /**
  * The write path (append-writer.ts) against the fake server: group commit, size bounds,
@@ -18,29 +16,9 @@ import { FakeKurrentDbServer } from './fake-kurrentdb-client.js';
  */
 
 const STREAM = 'shadowlog-DSA1';
-const fastRetry = { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 2 };
-const target = { display: 'kurrentdb://db.example:2113?tls=false', tls: false };
 const created = SAMPLE_EVENTS[0]!;
 
-const opened: KurrentDbEventStore[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((store) => store.close()));
-});
-
-async function open(
-  server: FakeKurrentDbServer,
-  options: Partial<KurrentDbEventStoreOptions> = {},
-  client: KurrentDbClientSurface = server.client(),
-): Promise<KurrentDbEventStore> {
-  const store = await KurrentDbEventStore.connect(client, {
-    setId: 'DSA1',
-    retry: fastRetry,
-    target,
-    ...options,
-  });
-  opened.push(store);
-  return store;
-}
+const open = fakeStoreOpener(4);
 
 async function all(store: KurrentDbEventStore): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];

@@ -1,36 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  KurrentDbEventStore,
-  type KurrentDbEventStoreOptions,
-} from '../../../../adapters/store/kurrentdb/kurrentdb-event-store.js';
+import { describe, expect, it } from 'vitest';
+import { KurrentDbEventStore } from '../../../../adapters/store/kurrentdb/kurrentdb-event-store.js';
 import { InvalidArgumentError, IoError, LogCorruptError } from '../../../../domain/errors.js';
 import type { RecordedEvent } from '../../../../domain/events.js';
 import { numberedWrite, SAMPLE_EVENTS } from '../../../fixtures/sample-events.js';
 import { FakeKurrentDbServer } from './fake-kurrentdb-client.js';
+import { FAKE_TARGET, fakeStoreOpener } from './fake-store-opener.js';
 
 /** The read side and lifecycle of the store against the fake server: paging, retries, damage, opening. */
 
 const fastRetry = { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 };
-const target = { display: 'kurrentdb://db.example:2113?tls=false', tls: false };
+const target = FAKE_TARGET;
 
-const opened: KurrentDbEventStore[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((store) => store.close()));
-});
-
-async function open(
-  server: FakeKurrentDbServer,
-  options: Partial<KurrentDbEventStoreOptions> = {},
-): Promise<KurrentDbEventStore> {
-  const store = await KurrentDbEventStore.connect(server.client(), {
-    setId: 'DSA1',
-    retry: fastRetry,
-    target,
-    ...options,
-  });
-  opened.push(store);
-  return store;
-}
+const open = fakeStoreOpener(3);
 
 async function collect(iterable: AsyncIterable<readonly RecordedEvent[]>): Promise<number[][]> {
   const batches: number[][] = [];

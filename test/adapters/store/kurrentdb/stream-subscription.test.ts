@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { UnavailableError } from '@kurrent/kurrentdb-client';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  KurrentDbEventStore,
-  type KurrentDbEventStoreOptions,
-} from '../../../../adapters/store/kurrentdb/kurrentdb-event-store.js';
+import { describe, expect, it } from 'vitest';
 import { EventInvalidError, IoError } from '../../../../domain/errors.js';
 import type { RecordedEvent } from '../../../../domain/events.js';
 import { numberedWrite, SAMPLE_EVENTS } from '../../../fixtures/sample-events.js';
 import { FakeKurrentDbServer } from './fake-kurrentdb-client.js';
+import { fakeStoreOpener } from './fake-store-opener.js';
 
 /**
  * Subscriptions (stream-subscription.ts) against the fake server: reconnects, flow control,
@@ -16,27 +13,7 @@ import { FakeKurrentDbServer } from './fake-kurrentdb-client.js';
  * one batch at a time) is the shared contract's.
  */
 
-const fastRetry = { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 2 };
-const target = { display: 'kurrentdb://db.example:2113?tls=false', tls: false };
-
-const opened: KurrentDbEventStore[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((store) => store.close()));
-});
-
-async function open(
-  server: FakeKurrentDbServer,
-  options: Partial<KurrentDbEventStoreOptions> = {},
-): Promise<KurrentDbEventStore> {
-  const store = await KurrentDbEventStore.connect(server.client(), {
-    setId: 'DSA1',
-    retry: fastRetry,
-    target,
-    ...options,
-  });
-  opened.push(store);
-  return store;
-}
+const open = fakeStoreOpener(4);
 
 async function until(predicate: () => boolean, what: string): Promise<void> {
   const started = Date.now();
