@@ -17,6 +17,16 @@ export function ioError(action: string, filePath: string, error: unknown): IoErr
   return new IoError(`cannot ${action} ${filePath}: ${(error as Error).message}`, { cause: error });
 }
 
+/** True for the errors of a full file system or an exhausted quota: recoverable once space is freed. */
+export function isNoSpace(error: unknown): boolean {
+  // Errors wrapped by ioError carry the original as `cause`.
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 /** fsync a directory so renames and creations in it are durable. */
 export async function fsyncDirectory(dir: string): Promise<void> {
   let handle: fs.FileHandle | undefined;
@@ -49,6 +59,8 @@ export async function writeFileAtomically(
     await fs.rename(tempPath, finalPath);
   } catch (error) {
     await handle?.close().catch(() => undefined);
+    // A temp file left by a full disk would hold on to the space the retry needs.
+    await fs.rm(tempPath, { force: true }).catch(() => undefined);
     throw ioError('write', finalPath, error);
   }
   if (syncDir) await fsyncDirectory(dir);

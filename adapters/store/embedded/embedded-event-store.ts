@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { InvalidArgumentError, IoError } from '../../../domain/errors.js';
+import { InvalidArgumentError, IoError, NotFoundError } from '../../../domain/errors.js';
 import {
   EVENT_SCHEMA_VERSION,
   type RecordedEvent,
@@ -25,10 +25,11 @@ import {
   type WriterStats,
 } from './group-commit-writer.js';
 import type { LogState } from './log-state.js';
-import { openLog, type RecoveryReport } from './open-log.js';
-import { WRITE_RECORD_BYTES } from './record-codec.js';
+import { openLog, type RecoveryReport, refuseForeignDirectory } from './open-log.js';
+import { SEAL_FRAME_BYTES, WRITE_RECORD_BYTES } from './record-codec.js';
 import { RecordCursor, type RecordVisitor } from './record-cursor.js';
 import { SEGMENT_HEADER_BYTES } from './segment-format.js';
+import { HEALTHY, type StoreHealth } from './write-failure.js';
 import { acquireWriteLock, type WriteLock } from './write-lock.js';
 
 /**
@@ -59,6 +60,18 @@ export interface EmbeddedStoreOptions {
   readonly clock?: () => number;
   /** Bounds of subscription buffering. */
   readonly subscriptionLimits?: Partial<SubscriptionLimits>;
+  /**
+   * Make a new log when the directory is missing or empty (default true). False: such a
+   * directory is NotFoundError. A directory holding anything but no valid log is always
+   * refused (LogCorruptError), never written into.
+   */
+  readonly create?: boolean;
+  /** Called synchronously each time bytes of the log became durable (tests, metrics): a batch write or a new segment's header. */
+  readonly onDurable?: (info: {
+    readonly segmentPath: string;
+    readonly endOffsetBytes: number;
+    readonly lastPosition: number;
+  }) => void;
 }
 
 /** Default segment size. */
@@ -92,7 +105,7 @@ export async function openEmbeddedStore(
       'segmentBytes',
       options.segmentBytes,
       DEFAULT_SEGMENT_BYTES,
-      SEGMENT_HEADER_BYTES + WRITE_RECORD_BYTES,
+      SEGMENT_HEADER_BYTES + WRITE_RECORD_BYTES + SEAL_FRAME_BYTES,
       MAX_SEGMENT_BYTES,
     ),
     maxBatchBytes: positiveInteger('maxBatchBytes', options.maxBatchBytes, 4 * MIB, 1, MAX_SEGMENT_BYTES),
@@ -101,7 +114,12 @@ export async function openEmbeddedStore(
     maxAppendBytes: positiveInteger('maxAppendBytes', options.maxAppendBytes, 64 * MIB, 1, MAX_SEGMENT_BYTES),
   };
   let lock: WriteLock | null = null;
+  const create = options.create ?? true;
   if (!readOnly) {
+    if (!create && !(await directoryExists(dir))) {
+      throw new NotFoundError(`event log ${dir} does not exist; create the log first`);
+    }
+    await refuseForeignDirectory(dir);
     try {
       await fs.mkdir(dir, { recursive: true });
     } catch (error) {
@@ -109,8 +127,15 @@ export async function openEmbeddedStore(
     }
     lock = await acquireWriteLock(dir);
   }
+  const onDurable = options.onDurable;
   try {
-    const { state, recovery } = await openLog(dir, { streamId: options.streamId, readOnly, clock });
+    const { state, recovery } = await openLog(dir, {
+      streamId: options.streamId,
+      readOnly,
+      clock,
+      create,
+      onDurable,
+    });
     let writer: GroupCommitWriter | null = null;
     const store = new EmbeddedEventStore(dir, state, recovery, lock, options.subscriptionLimits);
     if (!readOnly) {
@@ -121,8 +146,13 @@ export async function openEmbeddedStore(
       } catch (error) {
         throw ioError('open segment', active.path, error);
       }
-      writer = new GroupCommitWriter(state, handle, limits, clock, (first, appends, recordedAt) =>
-        store.published(first, appends, recordedAt),
+      writer = new GroupCommitWriter(
+        state,
+        handle,
+        limits,
+        clock,
+        (first, appends, recordedAt) => store.published(first, appends, recordedAt),
+        onDurable,
       );
       store.attachWriter(writer);
     }
@@ -130,6 +160,14 @@ export async function openEmbeddedStore(
   } catch (error) {
     await lock?.release();
     throw error;
+  }
+}
+
+async function directoryExists(dir: string): Promise<boolean> {
+  try {
+    return (await fs.stat(dir)).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -191,6 +229,16 @@ export class EmbeddedEventStore implements EventStore {
   /** Writer counters (fsyncs, batches, events, bytes, rolls); zeros when read-only. */
   get stats(): Readonly<WriterStats> {
     return this.writer?.stats ?? emptyWriterStats();
+  }
+
+  /**
+   * How the store is, for the engine and the server to report: `ok`; `degraded` while appends
+   * fail for lack of disk space (each append retries; it heals by itself once space is
+   * freed); `failed` once the writer stopped for good (restart to reopen). A read-only store
+   * is always `ok`.
+   */
+  health(): StoreHealth {
+    return this.writer?.health ?? HEALTHY;
   }
 
   /** Segment files, in position order, with their committed records and bytes. */

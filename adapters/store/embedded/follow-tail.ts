@@ -2,7 +2,11 @@ import { promises as fs } from 'node:fs';
 import { ioError } from './durable-file.js';
 import { corruptAt, type LogState, type SegmentState } from './log-state.js';
 import { listLogDirectory, readSegmentHeader, segmentState } from './segment-files.js';
-import { parseSegmentFileName, SEGMENT_HEADER_BYTES } from './segment-format.js';
+import {
+  LEGACY_SEGMENT_FORMAT_VERSION,
+  parseSegmentFileName,
+  SEGMENT_HEADER_BYTES,
+} from './segment-format.js';
 import { SparseIndex } from './segment-index.js';
 import { scanFrames } from './segment-scanner.js';
 
@@ -12,29 +16,47 @@ import { scanFrames } from './segment-scanner.js';
  * is durable and its index written; so the reader extends its view with every committed
  * record it can see and stops at the first frame that does not check yet (a write in
  * progress), never treating that as damage. It reads what the writer has written -- in the
- * page cache, and durable a moment later -- never a half-written append.
+ * page cache, and durable a moment later -- never a half-written batch: in a format-2
+ * segment only batches whose seal is written are taken.
  */
 
 /** Most new segments taken in one refresh: bounds the loop; the next refresh takes the rest. */
 const MAX_SEGMENTS_PER_REFRESH = 1024;
 
-/** Extend `segment` with the committed records written after its known end. */
+/**
+ * Extend `segment` with the records written after what is known. A format-2 segment is
+ * rescanned from its last seal and takes only sealed batches: a batch is visible once its
+ * whole write (seal included) is; a format-1 segment takes records up to the last commit flag.
+ */
 async function extendSegment(state: LogState, segment: SegmentState): Promise<number> {
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(segment.path, 'r');
     const size = (await handle.stat()).size;
-    if (size <= segment.bytes) return size;
-    const buf = Buffer.allocUnsafe(size - segment.bytes);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, segment.bytes);
-    const scan = scanFrames(buf, 0, bytesRead, segment.index, segment.records, segment.bytes);
-    segment.index.truncate(segment.records + scan.committedRecords);
-    if (scan.committedRecords > 0) {
-      segment.records += scan.committedRecords;
-      segment.bytes += scan.committedEnd;
-      state.nextPosition = segment.firstPosition + segment.records;
-      state.lastRecordedAt = scan.lastRecordedAt;
+    const withSeals = segment.formatVersion !== LEGACY_SEGMENT_FORMAT_VERSION;
+    const from = withSeals ? segment.lastSealEnd : segment.bytes;
+    const fromRecords = withSeals ? segment.lastSealRecords : segment.records;
+    if (size <= from) return size;
+    const buf = Buffer.allocUnsafe(size - from);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, from);
+    const scan = scanFrames(buf, 0, bytesRead, {
+      withSeals,
+      firstPosition: segment.firstPosition + fromRecords,
+      index: segment.index,
+      firstRecordIndex: fromRecords,
+      fileOffsetOfBuf: from,
+    });
+    const records = fromRecords + scan.sealRecords;
+    segment.lastSealEnd = from + scan.sealEnd;
+    segment.lastSealRecords = records;
+    if (records > segment.records) {
+      segment.records = records;
+      segment.bytes = from + scan.sealEnd;
+      state.nextPosition = segment.firstPosition + records;
+      if (!Number.isNaN(scan.lastRecordedAt))
+        state.lastRecordedAt = Math.max(state.lastRecordedAt, scan.lastRecordedAt);
     }
+    segment.index.truncate(segment.records);
     return size;
   } catch (error) {
     throw ioError('read segment', segment.path, error);

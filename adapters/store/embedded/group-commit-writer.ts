@@ -1,14 +1,19 @@
 import { promises as fs } from 'node:fs';
-import { assert, IoError } from '../../../domain/errors.js';
+import { assert, IoError, ShadowlogError } from '../../../domain/errors.js';
 import type { ShadowEvent } from '../../../domain/events.js';
 import { AppendQueue } from '../shared/append-queue.js';
 import { expectedPositionRefusal } from '../shared/expected-position.js';
 import { type PendingAppend, rejectAppend, resolveAppend } from '../shared/pending-append.js';
 import { checkExpectedPosition } from '../shared/store-arguments.js';
+import { encodeSeal } from './batch-seal.js';
 import { ioError } from './durable-file.js';
+import type { DurableListener } from './durable-listener.js';
+import { listInManifest } from './log-manifest.js';
 import type { LogState, SegmentState } from './log-state.js';
-import { encodeRecord, type PreparedAppend, prepareAppend } from './record-codec.js';
+import { encodeRecord, type PreparedAppend, prepareAppend, SEAL_FRAME_BYTES } from './record-codec.js';
 import { createSegmentFile, writeIndexFile } from './segment-files.js';
+import { SEGMENT_HEADER_BYTES } from './segment-format.js';
+import { failStopError, HEALTHY, isRecoverable, noSpaceError, type StoreHealth } from './write-failure.js';
 
 /**
  * The write path: group commit. Appends queue up; one batch at a time is encoded into one
@@ -27,9 +32,15 @@ import { createSegmentFile, writeIndexFile } from './segment-files.js';
  * does not fit (an append larger than a segment gets a fresh segment of its own). With the
  * commit flag on each append's last record this makes appends all-or-nothing across crashes.
  *
- * On an I/O error the writer stops for good (fail-stop): after a failed fdatasync the state
- * of the file is unknown, so every pending and later append is rejected with the error and
- * the log must be reopened, which runs recovery.
+ * Every group (one write) ends with a batch seal (batch-seal.ts) in the same O_DSYNC write:
+ * the seal is durable exactly when the group is acknowledged, which is what lets recovery tell
+ * a damaged acknowledged record from a torn write (docs/log-format.md).
+ *
+ * Failures (write-failure.ts): a full disk is recoverable -- the failing batch and everything
+ * queued behind it are rejected, the segment is cut back to its durable end, and the next
+ * append tries again. Any other I/O error stops the writer for good (fail-stop): after a
+ * failed write the state of the file is unknown, so every pending and later append is
+ * rejected and the log must be reopened, which runs recovery.
  */
 
 /** Size limits of the writer. */
@@ -103,15 +114,20 @@ export const SEGMENT_APPEND_FLAGS = fs.constants.O_RDWR | fs.constants.O_DSYNC;
 export class GroupCommitWriter {
   /** Counters. */
   readonly stats: WriterStats = emptyWriterStats();
+  /** How the writer is: ok, degraded (no space; retried) or failed (fail-stop). */
+  health: StoreHealth = HEALTHY;
   private readonly state: LogState;
   private readonly limits: WriterLimits;
   private readonly clock: () => number;
   private readonly onCommit: CommitListener;
+  private readonly onDurable: DurableListener | undefined;
   private handle: fs.FileHandle;
   private readonly queue: AppendQueue<PreparedAppend>;
   private flushing = false;
   private closing = false;
   private failure: Error | null = null;
+  /** A roll began (the index of the active segment is written) but did not finish: finish it before writing. */
+  private rollPending = false;
   private readonly idleWaiters: (() => void)[] = [];
   private encodeBuffer = Buffer.allocUnsafe(REUSED_BUFFER_BYTES);
 
@@ -121,6 +137,7 @@ export class GroupCommitWriter {
     limits: WriterLimits,
     clock: () => number,
     onCommit: CommitListener,
+    onDurable?: DurableListener,
   ) {
     assert(state.segments.length > 0, 'writer needs an active segment');
     this.state = state;
@@ -128,6 +145,7 @@ export class GroupCommitWriter {
     this.limits = limits;
     this.clock = clock;
     this.onCommit = onCommit;
+    this.onDurable = onDurable;
     this.queue = new AppendQueue(
       {
         maxQueuedEvents: limits.maxQueuedEvents,
@@ -179,7 +197,7 @@ export class GroupCommitWriter {
       try {
         await this.writeBatch(batch);
       } catch (error) {
-        this.fail(error, batch);
+        await this.failed(error, batch);
       }
       this.queue.release(batch);
       // Let acknowledged appenders run (and append again) so they join the next batch.
@@ -189,13 +207,36 @@ export class GroupCommitWriter {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  private fail(error: unknown, batch: readonly PendingEmbeddedAppend[]): void {
-    const failure =
-      error instanceof Error && 'code' in error && typeof (error as { code: unknown }).code === 'string'
-        ? (error as Error)
-        : new IoError(`event log ${this.state.dir}: ${(error as Error).message}`, { cause: error });
+  /**
+   * A batch failed. No space: reject it and everything queued behind it, cut the segment back
+   * to its durable end, stay open (degraded). Anything else, or a failing cut: fail-stop.
+   */
+  private async failed(error: unknown, batch: readonly PendingEmbeddedAppend[]): Promise<void> {
+    const segmentPath = this.active.path;
+    if (this.failure === null && isRecoverable(error)) {
+      const rejection = noSpaceError(segmentPath, error);
+      try {
+        await this.handle.truncate(this.active.bytes);
+        await this.handle.datasync();
+      } catch (cutError) {
+        this.failStop(failStopError(segmentPath, cutError), batch);
+        return;
+      }
+      const sinceMs = this.health.status === 'degraded' ? this.health.sinceMs : Date.now();
+      this.health = { status: 'degraded', reason: rejection.message, sinceMs };
+      // Settling twice is a no-op, so appends resolved before the failure stay resolved.
+      for (const item of batch) rejectAppend(item, rejection);
+      this.queue.rejectWaiting(rejection);
+      return;
+    }
+    // A typed error of shadowlog's own (an invariant) stays itself; an I/O error says to restart.
+    const own = error instanceof ShadowlogError && !(error instanceof IoError);
+    this.failStop(this.failure ?? (own ? error : failStopError(segmentPath, error)), batch);
+  }
+
+  private failStop(failure: Error, batch: readonly PendingEmbeddedAppend[]): void {
     this.failure ??= failure;
-    // Settling twice is a no-op, so appends resolved before the failure stay resolved.
+    this.health = { status: 'failed', reason: this.failure.message };
     for (const item of batch) rejectAppend(item, this.failure);
     this.queue.rejectWaiting(this.failure);
   }
@@ -216,19 +257,16 @@ export class GroupCommitWriter {
     if (accepted.length === 0) return;
     this.stats.peakBatchEvents = Math.max(this.stats.peakBatchEvents, next - this.state.nextPosition);
     const recordedAt = Math.max(this.clock(), this.state.lastRecordedAt);
-    const { segmentBytes } = this.limits;
+    // Every group ends with a seal: count it against the segment size.
+    const room = this.limits.segmentBytes - SEAL_FRAME_BYTES;
     let i = 0;
     // Bounded: each round writes at least one append.
     while (i < accepted.length) {
-      if (this.active.records > 0 && this.active.bytes + accepted[i]!.bytes > segmentBytes) {
-        await this.roll();
-      }
+      const full = this.active.records > 0 && this.active.bytes + accepted[i]!.bytes > room;
+      if (this.rollPending || full) await this.roll();
       let bytes = 0;
       let j = i;
-      while (
-        j < accepted.length &&
-        (j === i || this.active.bytes + bytes + accepted[j]!.bytes <= segmentBytes)
-      ) {
+      while (j < accepted.length && (j === i || this.active.bytes + bytes + accepted[j]!.bytes <= room)) {
         bytes += accepted[j]!.bytes;
         j++;
       }
@@ -242,17 +280,18 @@ export class GroupCommitWriter {
     return this.state.segments[this.state.segments.length - 1]!;
   }
 
-  /** Encode, write and fdatasync appends that all go to the active segment, then publish them. */
+  /** Encode the records and their seal, write them with one O_DSYNC write, then publish them. */
   private async writeGroup(
     items: readonly PendingEmbeddedAppend[],
     bytes: number,
     recordedAt: number,
   ): Promise<void> {
     const segment = this.active;
-    if (this.encodeBuffer.length < bytes) {
-      if (bytes <= REUSED_BUFFER_BYTES * 4) this.encodeBuffer = Buffer.allocUnsafe(bytes);
+    const total = bytes + SEAL_FRAME_BYTES;
+    if (this.encodeBuffer.length < total) {
+      if (total <= REUSED_BUFFER_BYTES * 4) this.encodeBuffer = Buffer.allocUnsafe(total);
     }
-    const buf = this.encodeBuffer.length >= bytes ? this.encodeBuffer : Buffer.allocUnsafe(bytes);
+    const buf = this.encodeBuffer.length >= total ? this.encodeBuffer : Buffer.allocUnsafe(total);
     let off = 0;
     let recordIndex = segment.records;
     for (const item of items) {
@@ -264,11 +303,14 @@ export class GroupCommitWriter {
       }
     }
     assert(off === bytes, `encoded ${off} bytes, expected ${bytes}`);
+    const first = this.state.nextPosition;
+    const events = recordIndex - segment.records;
+    encodeSeal(buf, off, first, events, bytes, recordedAt);
     try {
       let done = 0;
       // Short writes are legal; bounded because each round writes at least one byte or throws.
-      while (done < bytes) {
-        const { bytesWritten } = await this.handle.write(buf, done, bytes - done, segment.bytes + done);
+      while (done < total) {
+        const { bytesWritten } = await this.handle.write(buf, done, total - done, segment.bytes + done);
         if (bytesWritten <= 0) throw new Error('write made no progress');
         done += bytesWritten;
       }
@@ -278,15 +320,24 @@ export class GroupCommitWriter {
       throw ioError('append to', segment.path, error);
     }
     this.stats.fsyncs++;
-    this.stats.bytesWritten += bytes;
+    this.stats.bytesWritten += total;
     // Durable: publish.
-    const first = this.state.nextPosition;
-    const events = recordIndex - segment.records;
     segment.records = recordIndex;
-    segment.bytes += bytes;
+    segment.bytes += total;
+    segment.lastSealEnd = segment.bytes;
+    segment.lastSealRecords = recordIndex;
     this.state.nextPosition += events;
     this.state.lastRecordedAt = recordedAt;
     this.stats.events += events;
+    // A write went through: whatever filled the disk is gone (set before anyone is told).
+    if (this.health.status === 'degraded') this.health = HEALTHY;
+    if (this.onDurable !== undefined) {
+      this.onDurable({
+        segmentPath: segment.path,
+        endOffsetBytes: segment.bytes,
+        lastPosition: this.state.nextPosition - 1,
+      });
+    }
     let position = first;
     for (const item of items) {
       position += item.eventCount;
@@ -295,9 +346,15 @@ export class GroupCommitWriter {
     this.onCommit(first, items, recordedAt);
   }
 
-  /** Seal the active segment (index file first) and start the next one. */
+  /**
+   * Seal the active segment (index file first), create the next one, list it in the manifest,
+   * and switch to it. Nothing in memory changes until every step succeeded; a roll that failed
+   * (a full disk) is redone before the next write, so the old segment never grows again once
+   * the next one may exist on disk.
+   */
   private async roll(): Promise<void> {
     const old = this.active;
+    this.rollPending = true;
     // The index is written before the next segment exists: a reader that sees segment N+1
     // can rely on segment N being complete and indexed.
     await writeIndexFile(this.state.dir, old, false);
@@ -307,6 +364,11 @@ export class GroupCommitWriter {
       this.state.nextPosition,
       Math.max(this.clock(), this.state.lastRecordedAt),
     );
+    const lastPosition = this.state.nextPosition - 1;
+    this.onDurable?.({ segmentPath: created.path, endOffsetBytes: SEGMENT_HEADER_BYTES, lastPosition });
+    // Listed only once durable: a crash before this leaves one segment past the manifest,
+    // which the next open accepts because it starts where the last listed one ends.
+    await listInManifest(this.state, this.onDurable, created.firstPosition);
     let handle: fs.FileHandle;
     try {
       handle = await fs.open(created.path, SEGMENT_APPEND_FLAGS);
@@ -317,6 +379,7 @@ export class GroupCommitWriter {
     this.handle = handle;
     old.sealed = true;
     this.state.segments.push(created);
+    this.rollPending = false;
     this.stats.rolls++;
     await previous.close().catch(() => undefined);
   }

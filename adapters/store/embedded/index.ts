@@ -2,6 +2,7 @@
  * The embedded event store: public API. See embedded-event-store.ts for the overview.
  */
 
+export type { DurableInfo, DurableListener } from './durable-listener.js';
 export {
   DEFAULT_SEGMENT_BYTES,
   EmbeddedEventStore,
@@ -17,7 +18,7 @@ export {
   type TornTailReport,
 } from './log-check.js';
 export type { RecoveryReport } from './open-log.js';
-export { WRITE_RECORD_BYTES } from './record-codec.js';
+export { SEAL_FRAME_BYTES, WRITE_RECORD_BYTES } from './record-codec.js';
 export type { RecordVisitor } from './record-cursor.js';
 export {
   DEFAULT_SNAPSHOTS_KEPT,
@@ -26,3 +27,4 @@ export {
   type SnapshotStoreOptions,
   type SnapshotWarning,
 } from './snapshot-store.js';
+export type { StoreHealth } from './write-failure.js';

@@ -1,21 +1,32 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { LogCorruptError } from '../../../domain/errors.js';
 import { ioError, readFileOrNull } from './durable-file.js';
+import {
+  checkManifest,
+  type ListedSegment,
+  type LogManifest,
+  MANIFEST_FILE_NAME,
+  readManifest,
+} from './log-manifest.js';
 import { decodeEvent, KIND_JSON, recordKind } from './record-codec.js';
 import { listLogDirectory } from './segment-files.js';
 import {
   decodeSegmentHeader,
   indexFileName,
+  LEGACY_SEGMENT_FORMAT_VERSION,
   parseSegmentFileName,
   SEGMENT_HEADER_BYTES,
   type SegmentHeader,
 } from './segment-format.js';
 import { decodeIndexFile } from './segment-index.js';
-import { classifyTail, type FrameScan, scanFrames } from './segment-scanner.js';
+import { type FrameScan, scanFrames } from './segment-scanner.js';
+import { classifyTail } from './tail-classification.js';
 
 /**
- * `shadowlog log check`: verify every record of every segment -- CRC, framing, and the schema
- * of every JSON event -- plus headers, position continuity and index files, and report what
+ * `shadowlog log check`: verify every record of every segment -- CRC, framing, batch seals, and
+ * the schema of every JSON event -- plus headers, position continuity, the manifest (a lost
+ * segment anywhere) and index files, and report what
  * was found. Unlike opening, it never stops at the first problem and never changes anything
  * (a torn tail is reported, not cut). Reads one segment at a time.
  */
@@ -40,7 +51,7 @@ export interface TornTailReport {
   readonly offset: number;
   /** Bytes that would be dropped. */
   readonly bytesDropped: number;
-  /** Frames that would be dropped. */
+  /** Records that would be dropped (a damaged or partial seal counts none). */
   readonly recordsDropped: number;
   /** Why. */
   readonly reason: string;
@@ -96,12 +107,15 @@ interface CheckProgress {
   bytes: number;
   /** Where the next segment must start, or null when unknown after damage. */
   expectedFirst: number | null;
+  /** Every segment as the manifest check sees it. */
+  readonly listed: ListedSegment[];
 }
 
 /** Verify the log in `dir` without modifying it. Throws IoError only when it cannot be read at all. */
 export async function checkLog(dir: string): Promise<LogCheckReport> {
-  const { segments: names } = await listLogDirectory(dir);
+  const { segments: names, others } = await listLogDirectory(dir);
   const progress: CheckProgress = {
+    listed: [],
     dir,
     segments: [],
     corruptions: [],
@@ -114,6 +128,7 @@ export async function checkLog(dir: string): Promise<LogCheckReport> {
   };
   // One segment in memory at a time; bounded by the directory listing.
   for (let i = 0; i < names.length; i++) await checkSegment(progress, names[i]!, i < names.length - 1);
+  await checkAgainstManifest(progress, names.length === 0 ? others : []);
   const { segments, corruptions, warnings, streamId, tornTail, records, bytes } = progress;
   return {
     dir,
@@ -128,6 +143,41 @@ export async function checkLog(dir: string): Promise<LogCheckReport> {
   };
 }
 
+/**
+ * The segments against the manifest: a lost segment (listed, not on disk), an unexplained
+ * one, a missing or damaged manifest; `strays` are the files of a directory without segments.
+ */
+async function checkAgainstManifest(progress: CheckProgress, strays: readonly string[]): Promise<void> {
+  const manifestPath = path.join(progress.dir, MANIFEST_FILE_NAME);
+  let manifest: LogManifest | null;
+  try {
+    manifest = await readManifest(progress.dir);
+  } catch (error) {
+    if (!(error instanceof LogCorruptError)) throw error;
+    const offset = Number(/byte offset (\d+)/.exec(error.message)?.[1] ?? 0);
+    progress.corruptions.push({
+      segment: MANIFEST_FILE_NAME,
+      path: manifestPath,
+      offset,
+      message: error.message,
+    });
+    return;
+  }
+  const { problems } = checkManifest(progress.dir, manifest, progress.listed, progress.streamId ?? undefined);
+  for (const problem of problems) {
+    const segment = path.basename(problem.path);
+    progress.corruptions.push({ segment, path: problem.path, offset: 0, message: problem.message });
+  }
+  if (manifest === null && progress.listed.length === 0 && strays.length > 0) {
+    progress.corruptions.push({
+      segment: strays[0]!,
+      path: path.join(progress.dir, strays[0]!),
+      offset: 0,
+      message: `${progress.dir} holds ${strays.join(', ')} but no segment and no manifest: its segments were lost, or it is not a shadowlog log`,
+    });
+  }
+}
+
 /** Check one segment file: header, continuity, frames, index. */
 async function checkSegment(progress: CheckProgress, name: string, sealed: boolean): Promise<void> {
   const filePath = path.join(progress.dir, name);
@@ -139,6 +189,7 @@ async function checkSegment(progress: CheckProgress, name: string, sealed: boole
   if (typeof header === 'string') {
     corrupt(0, header);
     const firstPosition = parseSegmentFileName(name)!;
+    progress.listed.push({ firstPosition, name, formatVersion: 2, sizeBytes: buf.length });
     progress.segments.push({
       file: name,
       firstPosition,
@@ -151,18 +202,29 @@ async function checkSegment(progress: CheckProgress, name: string, sealed: boole
     return;
   }
   const first = header.firstPosition;
+  progress.listed.push({
+    firstPosition: first,
+    name,
+    formatVersion: header.formatVersion,
+    sizeBytes: buf.length,
+  });
   if (progress.expectedFirst !== null && first !== progress.expectedFirst) {
     corrupt(
       0,
       `segment starts at position ${first} but the previous data ends before ${progress.expectedFirst}: a segment is missing or damaged`,
     );
   }
-  const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length);
+  const withSeals = header.formatVersion !== LEGACY_SEGMENT_FORMAT_VERSION;
+  const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length, { withSeals, firstPosition: first });
   const frames = checkFrames(buf, scan, sealed);
   if (frames.damage !== null) corrupt(frames.damage.offset, frames.damage.message);
-  if (frames.torn !== null) progress.tornTail = { segment: name, ...frames.torn };
+  if (frames.torn !== null) {
+    const { offset, bytesDropped, recordsDropped, reason } = frames.torn;
+    progress.tornTail = { segment: name, offset, bytesDropped, recordsDropped, reason };
+  }
   const damaged = frames.damage !== null;
-  const records = damaged ? scan.validRecords : scan.committedRecords;
+  const kept = frames.torn?.keptRecords ?? scan.committedRecords;
+  const records = damaged ? scan.validRecords : kept;
   const index = await checkIndex(progress, name, sealed, header, scan.committedRecords, buf.length);
   progress.segments.push({ file: name, firstPosition: first, records, bytes: buf.length, sealed, index });
   progress.records += records;
@@ -206,7 +268,7 @@ function checkFrames(
   sealed: boolean,
 ): {
   readonly damage: { readonly offset: number; readonly message: string } | null;
-  readonly torn: Omit<TornTailReport, 'segment'> | null;
+  readonly torn: (Omit<TornTailReport, 'segment'> & { readonly keptRecords: number }) | null;
 } {
   const jsonProblem = firstInvalidJson(buf, scan.validEnd);
   if (jsonProblem !== null) {
@@ -222,8 +284,8 @@ function checkFrames(
       torn: null,
     };
   }
-  const { offset, bytesDropped, recordsDropped, reason } = tail;
-  return { damage: null, torn: { offset, bytesDropped, recordsDropped, reason } };
+  const { offset, bytesDropped, recordsDropped, reason, keptRecords } = tail;
+  return { damage: null, torn: { offset, bytesDropped, recordsDropped, reason, keptRecords } };
 }
 
 /** State of a segment's `.idx`; a missing, invalid or stale one adds a warning. */

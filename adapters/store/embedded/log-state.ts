@@ -26,6 +26,15 @@ export interface SegmentState {
   readonly index: SparseIndex;
   /** True once a later segment exists: it never changes again. */
   sealed: boolean;
+  /** Format version of the segment: 2 (batches end with seals) or 1 (legacy). */
+  readonly formatVersion: number;
+  /**
+   * Offset after its last batch seal (format 2; `bytes` for format 1): a follower rescans
+   * from here, so a batch it first saw unsealed is checked against its seal.
+   */
+  lastSealEnd: number;
+  /** Records up to `lastSealEnd`. */
+  lastSealRecords: number;
 }
 
 /** An open log. */

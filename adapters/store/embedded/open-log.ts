@@ -1,7 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError } from '../../../domain/errors.js';
+import { InvalidArgumentError, LogCorruptError, NotFoundError } from '../../../domain/errors.js';
 import { fsyncDirectory, ioError, readFileOrNull } from './durable-file.js';
+import type { DurableListener } from './durable-listener.js';
+import { checkManifest, listInManifest, MANIFEST_FILE_NAME, readManifest } from './log-manifest.js';
 import { corruptAt, type LogState, type SegmentState } from './log-state.js';
 import {
   createSegmentFile,
@@ -11,14 +13,19 @@ import {
   segmentState,
   writeIndexFile,
 } from './segment-files.js';
-import { indexFileName, SEGMENT_HEADER_BYTES } from './segment-format.js';
+import { indexFileName, LEGACY_SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_BYTES } from './segment-format.js';
 import { decodeIndexFile, SparseIndex } from './segment-index.js';
-import { classifyTail, scanFrames } from './segment-scanner.js';
+import { scanFrames } from './segment-scanner.js';
+import { classifyTail } from './tail-classification.js';
+import { recoverLastSegment } from './tail-recovery.js';
 
 /**
- * Opening a log directory: find the segments, verify them, and recover the tail.
+ * Opening a log directory: find the segments, check them against the manifest, verify them,
+ * and recover the tail.
  *
  * How much is verified at open, and why:
+ * - the manifest (log-manifest.ts) against the segment files: a lost segment -- first, middle,
+ *   last or only -- is corruption, named; read-only opens check it too;
  * - every segment header (magic, version, CRC, first position equal to the file name, one
  *   stream id): one 256-byte read per segment, and a damaged header makes every position
  *   after it meaningless;
@@ -29,8 +36,11 @@ import { classifyTail, scanFrames } from './segment-scanner.js';
  *   seconds for a large one) on every restart. Their CRCs are verified on every read and by
  *   `checkLog`, and a bad one throws -- never skipped;
  * - the last segment in full: it is the only one a crash can leave torn, and recovery must
- *   know exactly where its valid data ends.
+ *   know exactly where its valid data ends (tail-recovery.ts).
  * A sealed segment without a usable index is scanned in full (every CRC) and its index rebuilt.
+ *
+ * A new log is only made in a directory that is missing or empty (a lock file and temp files
+ * aside): a directory holding anything else but no valid log is refused, never written into.
  */
 
 /** What recovery found (and, unless read-only, fixed) at open. */
@@ -43,7 +53,7 @@ export interface RecoveryReport {
   readonly offset: number;
   /** Bytes dropped. */
   readonly bytesDropped: number;
-  /** Frames dropped: records of an unfinished append plus one damaged or partial frame. */
+  /** Records dropped: whole records of an unfinished batch plus one damaged or partial record (a damaged seal drops none). */
   readonly recordsDropped: number;
   /** Why the tail was dropped, in words; null when nothing was. */
   readonly reason: string | null;
@@ -63,6 +73,10 @@ export interface OpenLogOptions {
   readonly readOnly: boolean;
   /** Clock for new segment headers. */
   readonly clock: () => number;
+  /** Make a new log when the directory is missing or empty (default true); false: NotFoundError. */
+  readonly create?: boolean;
+  /** Told when bytes became durable (durable-listener.ts). */
+  readonly onDurable?: DurableListener | undefined;
 }
 
 /** A sealed segment's state from its `.idx`, or null when the index is missing or does not match. */
@@ -97,11 +111,20 @@ export async function openLog(
   options: OpenLogOptions,
 ): Promise<{ state: LogState; recovery: RecoveryReport }> {
   const { readOnly } = options;
-  const { segmentNames, tempFilesRemoved } = await prepareDirectory(dir, readOnly);
+  const { segmentNames, others, tempFilesRemoved } = await prepareDirectory(dir, readOnly);
   const found: FoundSegment[] = [];
   for (const name of segmentNames) found.push(await readSegmentHeader(dir, name));
   const streamId = checkStreamIds(dir, found, options.streamId);
+  const manifest = await readManifest(dir);
+  const listed = found.map((f) => ({
+    ...f,
+    firstPosition: f.header.firstPosition,
+    formatVersion: f.header.formatVersion,
+  }));
+  const { problems, stale } = checkManifest(dir, manifest, listed, found[0]?.header.streamId);
+  if (problems.length > 0) throw corruptAt(problems[0]!, 0, problems[0]!.message);
   if (found.length === 0) {
+    if (others.length > 0) throw foreignDirectory(dir, others);
     const state = await startEmptyLog(dir, streamId, options);
     return { state, recovery: { ...NO_TORN_TAIL, indexesRebuilt: [], tempFilesRemoved, readOnly } };
   }
@@ -115,14 +138,8 @@ export async function openLog(
   }
   const { segments, indexesRebuilt } = await loadSealedSegments(dir, found, readOnly);
   const lastFound = found[found.length - 1]!;
-  const { last, torn, lastRecordedAt } = await recoverLastSegment(lastFound, readOnly);
+  const { last, torn, lastRecordedAt } = await recoverLastSegment(lastFound, readOnly, options.onDurable);
   segments.push(last);
-  if (!readOnly) {
-    // An index of the active segment is stale (left by a crash right after sealing): it
-    // would be rewritten at the next seal anyway.
-    await fs.rm(path.join(dir, indexFileName(last.firstPosition)), { force: true });
-    if (indexesRebuilt.length > 0 || tempFilesRemoved.length > 0) await fsyncDirectory(dir);
-  }
   const state: LogState = {
     dir,
     streamId,
@@ -130,14 +147,50 @@ export async function openLog(
     nextPosition: last.firstPosition + last.records,
     lastRecordedAt: Number.isNaN(lastRecordedAt) ? lastFound.header.createdAtMs : lastRecordedAt,
   };
+  if (!readOnly) {
+    // An index of the active segment is stale (left by a crash right after sealing): it
+    // would be rewritten at the next seal anyway.
+    await fs.rm(path.join(dir, indexFileName(last.firstPosition)), { force: true });
+    if (indexesRebuilt.length > 0 || tempFilesRemoved.length > 0) await fsyncDirectory(dir);
+    const upgraded = last.formatVersion === LEGACY_SEGMENT_FORMAT_VERSION;
+    if (upgraded) await startFormat2Segment(state, options);
+    if (upgraded || stale) await listInManifest(state, options.onDurable);
+  }
   return { state, recovery: { ...(torn ?? NO_TORN_TAIL), indexesRebuilt, tempFilesRemoved, readOnly } };
+}
+
+/**
+ * Before taking the lock: refuse a directory that holds files but no log (no segment, no
+ * manifest), so that even the lock file is not created in it. {@link openLog} checks again
+ * under the lock.
+ */
+export async function refuseForeignDirectory(dir: string): Promise<void> {
+  let listing: Awaited<ReturnType<typeof listLogDirectory>>;
+  try {
+    listing = await listLogDirectory(dir);
+  } catch {
+    return; // Missing: a new log may be created; any other problem shows under the lock.
+  }
+  if (
+    listing.segments.length === 0 &&
+    listing.others.length > 0 &&
+    !listing.others.includes(MANIFEST_FILE_NAME)
+  ) {
+    throw foreignDirectory(dir, listing.others);
+  }
+}
+
+function foreignDirectory(dir: string, others: readonly string[]): LogCorruptError {
+  return new LogCorruptError(
+    `event log corrupt: ${dir} holds ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''} but no segment: its segments were lost, or it is not a shadowlog log; refusing to create a new log over it (restore it from a backup, or give an empty directory)`,
+  );
 }
 
 /** Create the directory and remove leftover temp files (unless read-only); list the segments. */
 async function prepareDirectory(
   dir: string,
   readOnly: boolean,
-): Promise<{ segmentNames: string[]; tempFilesRemoved: string[] }> {
+): Promise<{ segmentNames: string[]; others: string[]; tempFilesRemoved: string[] }> {
   if (!readOnly) {
     try {
       await fs.mkdir(dir, { recursive: true });
@@ -153,7 +206,7 @@ async function prepareDirectory(
       tempFilesRemoved.push(temp);
     }
   }
-  return { segmentNames: listing.segments, tempFilesRemoved };
+  return { segmentNames: listing.segments, others: listing.others, tempFilesRemoved };
 }
 
 /** The log's stream id: every segment's, and the one asked for if any; undefined for a new log opened without one. */
@@ -174,7 +227,10 @@ function checkStreamIds(
   return streamId;
 }
 
-/** A directory without segments: an empty view when read-only, else a new log with its first segment. */
+/**
+ * A missing or empty directory: an empty view when read-only, else (when creating is allowed)
+ * a new log -- its first segment, then the manifest listing it.
+ */
 async function startEmptyLog(
   dir: string,
   streamId: string | undefined,
@@ -183,9 +239,37 @@ async function startEmptyLog(
   if (options.readOnly) {
     return { dir, streamId: streamId ?? '', segments: [], nextPosition: 0, lastRecordedAt: 0 };
   }
+  if (options.create === false) {
+    throw new NotFoundError(`event log ${dir} does not exist (the directory is empty); create the log first`);
+  }
   if (streamId === undefined) throw new InvalidArgumentError(`creating event log ${dir} needs a streamId`);
   const first = await createSegmentFile(dir, streamId, 0, options.clock());
-  return { dir, streamId, segments: [first], nextPosition: 0, lastRecordedAt: 0 };
+  options.onDurable?.({ segmentPath: first.path, endOffsetBytes: SEGMENT_HEADER_BYTES, lastPosition: -1 });
+  const state: LogState = { dir, streamId, segments: [first], nextPosition: 0, lastRecordedAt: 0 };
+  await listInManifest(state, options.onDurable);
+  return state;
+}
+
+/**
+ * A log whose last segment is format 1 (written before batch seals): start a format-2 segment
+ * for the writer -- a new one after it, or, when it holds no record, one in its place.
+ */
+async function startFormat2Segment(state: LogState, options: OpenLogOptions): Promise<void> {
+  const segments = state.segments;
+  const last = segments[segments.length - 1]!;
+  const createdAt = Math.max(options.clock(), state.lastRecordedAt);
+  if (last.records > 0) {
+    await writeIndexFile(state.dir, last, false);
+    last.sealed = true;
+  }
+  const created = await createSegmentFile(state.dir, state.streamId, state.nextPosition, createdAt);
+  if (last.records > 0) segments.push(created);
+  else segments[segments.length - 1] = created;
+  options.onDurable?.({
+    segmentPath: created.path,
+    endOffsetBytes: SEGMENT_HEADER_BYTES,
+    lastPosition: state.nextPosition - 1,
+  });
 }
 
 /**
@@ -227,62 +311,24 @@ function assertDefined(value: string | undefined): asserts value is string {
 
 /** Scan a sealed segment in full; any damage is corruption (a sealed segment was complete and durable). */
 async function scanSealedSegment(f: FoundSegment): Promise<SegmentState> {
-  const buf = await readWhole(f.path);
+  let buf: Buffer;
+  try {
+    buf = await fs.readFile(f.path);
+  } catch (error) {
+    throw ioError('read segment', f.path, error);
+  }
   const index = new SparseIndex();
-  const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length, index);
-  if (scan.stop !== null || scan.committedEnd !== buf.length) {
+  const withSeals = f.header.formatVersion !== LEGACY_SEGMENT_FORMAT_VERSION;
+  const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length, {
+    withSeals,
+    firstPosition: f.header.firstPosition,
+    index,
+  });
+  if (scan.stop !== null || scan.sealEnd !== buf.length) {
     const tail = classifyTail(buf, scan, buf.length);
-    const offset = tail.kind === 'clean' ? scan.committedEnd : tail.offset;
+    const offset = tail.kind === 'clean' ? scan.sealEnd : tail.offset;
     const why = tail.kind === 'clean' ? 'damaged' : tail.reason;
     throw corruptAt(f, offset, `sealed segment is damaged: ${why}`);
   }
-  return segmentState(f, scan.committedRecords, scan.committedEnd, index, true);
-}
-
-async function readWhole(filePath: string): Promise<Buffer> {
-  try {
-    return await fs.readFile(filePath);
-  } catch (error) {
-    throw ioError('read segment', filePath, error);
-  }
-}
-
-/** Scan the last segment, classify its tail, and (unless read-only) cut off a torn tail durably. */
-async function recoverLastSegment(
-  f: FoundSegment,
-  readOnly: boolean,
-): Promise<{
-  last: SegmentState;
-  torn: Omit<RecoveryReport, 'indexesRebuilt' | 'tempFilesRemoved' | 'readOnly'> | null;
-  lastRecordedAt: number;
-}> {
-  const buf = await readWhole(f.path);
-  const index = new SparseIndex();
-  const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length, index);
-  const tail = classifyTail(buf, scan, buf.length);
-  if (tail.kind === 'corrupt') throw corruptAt(f, tail.offset, tail.reason);
-  index.truncate(scan.committedRecords);
-  const last = segmentState(f, scan.committedRecords, scan.committedEnd, index, false);
-  if (tail.kind === 'clean') return { last, torn: null, lastRecordedAt: scan.lastRecordedAt };
-  if (!readOnly) {
-    let handle: fs.FileHandle | undefined;
-    try {
-      handle = await fs.open(f.path, 'r+');
-      await handle.truncate(tail.offset);
-      await handle.sync();
-    } catch (error) {
-      throw ioError('truncate torn tail of', f.path, error);
-    } finally {
-      await handle?.close();
-    }
-  }
-  const torn = {
-    truncated: true,
-    segment: f.name,
-    offset: tail.offset,
-    bytesDropped: tail.bytesDropped,
-    recordsDropped: tail.recordsDropped,
-    reason: tail.reason,
-  };
-  return { last, torn, lastRecordedAt: scan.lastRecordedAt };
+  return segmentState(f, scan.committedRecords, buf.length, index, true);
 }

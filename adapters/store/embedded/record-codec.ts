@@ -24,6 +24,10 @@ import { crc32cRange } from './crc32c.js';
  * framing included. Every other event (and a write event with a larger lbn) is UTF-8 JSON,
  * validated with `parseEvent` when read back. Positions are not stored: a record's position is
  * its segment's first position plus its index in the segment.
+ *
+ * Format-2 segments end every group-commit write with a batch seal: a frame of its own kind
+ * (KIND_BATCH_SEAL) that is not a record and takes no position (batch-seal.ts,
+ * docs/log-format.md).
  */
 
 /** Bytes of the frame header (crc + length). */
@@ -51,6 +55,12 @@ export const KIND_BLOCKS_WRITTEN = 1;
 export const KIND_BLOCKS_TRIMMED = 2;
 export const KIND_ZEROES_WRITTEN = 3;
 export const KIND_JSON = 16;
+/** Kind of the batch seal frame that ends every group-commit write (format 2); not a record. */
+export const KIND_BATCH_SEAL = 32;
+/** Body bytes of a batch seal: prefix, first position u64, record count u32, batch bytes u32. */
+export const SEAL_BODY_BYTES = BODY_PREFIX_BYTES + 8 + 4 + 4;
+/** Total on-disk bytes of a batch seal. */
+export const SEAL_FRAME_BYTES = RECORD_HEADER_BYTES + SEAL_BODY_BYTES;
 
 /** Write event type by record kind (index 1..3). */
 export const WRITE_TYPE_BY_KIND: readonly (WriteEventType | undefined)[] = [
@@ -68,6 +78,8 @@ export const FRAME_BAD_LENGTH = -2;
 export const FRAME_BAD_CRC = -3;
 /** {@link checkFrame} results: an unknown record kind. */
 export const FRAME_BAD_KIND = -4;
+/** Scanner results: a CRC-valid batch seal that does not describe the records before it. */
+export const FRAME_SEAL_MISMATCH = -5;
 
 const TWO_POW_32 = 2 ** 32;
 const MAX_LBN_BINARY = 2 ** 48;
@@ -84,6 +96,8 @@ export function frameProblem(code: number): string {
       return 'CRC32C mismatch';
     case FRAME_BAD_KIND:
       return 'unknown record kind';
+    case FRAME_SEAL_MISMATCH:
+      return 'batch seal does not match the records before it';
     default:
       return `frame check code ${code}`;
   }
@@ -108,6 +122,8 @@ export function checkFrame(buf: Uint8Array, off: number, end: number): number {
     if (bodyLength !== WRITE_BODY_BYTES) return FRAME_BAD_LENGTH;
   } else if (kind === KIND_JSON) {
     if (bodyLength < MIN_JSON_BODY_BYTES) return FRAME_BAD_LENGTH;
+  } else if (kind === KIND_BATCH_SEAL) {
+    if (bodyLength !== SEAL_BODY_BYTES) return FRAME_BAD_LENGTH;
   } else {
     // A CRC-valid record of unknown kind could come from a newer format; the CRC check
     // below tells the two apart for the error message, and both are refused.

@@ -8,11 +8,13 @@ import {
   decodeEvent,
   FRAME_PARTIAL,
   frameProblem,
+  KIND_BATCH_SEAL,
   KIND_MASK,
   KIND_ZEROES_WRITTEN,
   MAX_RECORD_BYTES,
   RECORD_HEADER_BYTES,
   readU32,
+  SEAL_FRAME_BYTES,
   WRITE_TYPE_BY_KIND,
   writeCountOf,
   writeLbnOf,
@@ -35,6 +37,8 @@ export interface RecordVisitor {
   onEvent(recorded: RecordedEvent): void;
 }
 
+/** Bytes of a frame up to and including its kind byte. */
+const BODY_KIND_END = RECORD_HEADER_BYTES + 1;
 /** Default window size: large enough that the per-read overhead vanishes on replay. */
 export const DEFAULT_WINDOW_BYTES = 1024 * 1024;
 const MIN_WINDOW_BYTES = 4096;
@@ -129,12 +133,20 @@ export class RecordCursor {
     const end = this.windowLength;
     let rel = this.offset - this.windowStart;
     let n = 0;
-    for (; n < limit; n++) {
+    // Bounded by the window: every round consumes a frame or stops. Seals (format 2) are
+    // verified and skipped, also right after the last record asked for, so a segment's
+    // trailing seal is checked before the cursor moves on.
+    while (rel + BODY_KIND_END <= end) {
+      const kind = buf[rel + 8]! & KIND_MASK;
+      if (n >= limit && kind !== KIND_BATCH_SEAL) break;
       const frameBytes = checkFrame(buf, rel, end);
       if (frameBytes === FRAME_PARTIAL) break;
       if (frameBytes < 0) throw corruptAt(segment, this.windowStart + rel, frameProblem(frameBytes));
+      if (kind === KIND_BATCH_SEAL) {
+        rel += frameBytes;
+        continue;
+      }
       if (visitor !== null) {
-        const kind = buf[rel + 8]! & KIND_MASK;
         const position = this.position + n;
         const recordedAt = buf.readDoubleLE(rel + 9);
         if (kind <= KIND_ZEROES_WRITTEN) {
@@ -150,6 +162,7 @@ export class RecordCursor {
         }
       }
       rel += frameBytes;
+      n++;
     }
     this.offset = this.windowStart + rel;
     this.recordIndex += n;
@@ -171,6 +184,11 @@ export class RecordCursor {
 
   private async nextSegment(): Promise<void> {
     const segment = this.segment;
+    if (segment.sealed && this.offset < segment.bytes) {
+      // The trailing seal was not whole in the last window: read and verify it.
+      await this.readWindow(Math.min(SEAL_FRAME_BYTES, segment.bytes - this.offset));
+      this.walk(null, 0);
+    }
     if (segment.sealed && this.offset !== segment.bytes) {
       throw corruptAt(
         segment,

@@ -13,6 +13,7 @@ import {
   segmentFileName,
 } from './segment-format.js';
 import { encodeIndexFile, SparseIndex } from './segment-index.js';
+import { LOCK_FILE_NAME } from './write-lock.js';
 
 /**
  * The files of a log directory: listing the segments, reading a segment's header, creating a
@@ -55,8 +56,14 @@ export async function readSegmentHeader(dir: string, name: string): Promise<Foun
   }
 }
 
-/** Segment file names of `dir` in position order, and leftover temp files. */
-export async function listLogDirectory(dir: string): Promise<{ segments: string[]; temps: string[] }> {
+/**
+ * Segment file names of `dir` in position order, leftover temp files, and every other name
+ * but the lock file (index files, the manifest, anything else): a directory with other names
+ * but no segment is not an empty directory to create a log in.
+ */
+export async function listLogDirectory(
+  dir: string,
+): Promise<{ segments: string[]; temps: string[]; others: string[] }> {
   let names: string[];
   try {
     names = await fs.readdir(dir);
@@ -65,16 +72,24 @@ export async function listLogDirectory(dir: string): Promise<{ segments: string[
   }
   const segments = names.filter((n) => parseSegmentFileName(n) !== null);
   segments.sort((a, b) => parseSegmentFileName(a)! - parseSegmentFileName(b)!);
-  return { segments, temps: names.filter((n) => n.endsWith(TEMP_SUFFIX)) };
+  const temps = names.filter((n) => n.endsWith(TEMP_SUFFIX));
+  const others = names.filter(
+    (n) => parseSegmentFileName(n) === null && !n.endsWith(TEMP_SUFFIX) && n !== LOCK_FILE_NAME,
+  );
+  return { segments, temps, others };
 }
 
-/** The in-memory state of a found segment. */
+/**
+ * The in-memory state of a found segment whose data ends with a whole batch (its last seal at
+ * `bytes`); a recovered tail without its seal passes where its last seal ends.
+ */
 export function segmentState(
   found: FoundSegment,
   records: number,
   bytes: number,
   index: SparseIndex,
   sealed: boolean,
+  lastSeal: { readonly end: number; readonly records: number } = { end: bytes, records },
 ): SegmentState {
   return {
     firstPosition: found.header.firstPosition,
@@ -85,6 +100,9 @@ export function segmentState(
     bytes,
     index,
     sealed,
+    formatVersion: found.header.formatVersion,
+    lastSealEnd: lastSeal.end,
+    lastSealRecords: lastSeal.records,
   };
 }
 

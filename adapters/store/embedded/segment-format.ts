@@ -16,13 +16,17 @@ import { readU32 } from './record-codec.js';
  *   34  .. stream id, zero padded
  *   252 4  crc32c over bytes [0, 252)
  *
- * then records back to back (record-codec.ts).
+ * then records back to back (record-codec.ts). Format 2 (written now) ends every group-commit
+ * write with a batch seal frame (batch-seal.ts); format-1 segments (no seals) are still read,
+ * and a writable open starts a format-2 segment after them (docs/log-format.md).
  */
 
 /** Size of every segment header. */
 export const SEGMENT_HEADER_BYTES = 256;
-/** On-disk format version written and understood. */
-export const SEGMENT_FORMAT_VERSION = 1;
+/** On-disk format version written: 2, batches end with a seal. */
+export const SEGMENT_FORMAT_VERSION = 2;
+/** The first format: no batch seals. Still read. */
+export const LEGACY_SEGMENT_FORMAT_VERSION = 1;
 /** Longest stream id, in UTF-8 bytes. */
 export const MAX_STREAM_ID_BYTES = 200;
 const MAGIC = Buffer.from('SHDWSEG1', 'latin1');
@@ -41,6 +45,8 @@ export interface SegmentHeader {
   readonly createdAtMs: number;
   /** CRC of the header: a sealed segment's index names it, tying the two files together. */
   readonly headerCrc: number;
+  /** Format version: 2 (batch seals) or 1 (legacy, no seals). */
+  readonly formatVersion: number;
 }
 
 /** File name of the segment starting at `firstPosition`. */
@@ -85,12 +91,17 @@ export function readU64(buf: Uint8Array, off: number): number {
   return Number.isSafeInteger(value) ? value : Number.NaN;
 }
 
-/** Encode a segment header. */
-export function encodeSegmentHeader(streamId: string, firstPosition: number, createdAtMs: number): Buffer {
+/** Encode a segment header (`version` other than the current one only for tests of legacy logs). */
+export function encodeSegmentHeader(
+  streamId: string,
+  firstPosition: number,
+  createdAtMs: number,
+  version: number = SEGMENT_FORMAT_VERSION,
+): Buffer {
   checkStreamId(streamId);
   const buf = Buffer.alloc(SEGMENT_HEADER_BYTES);
   MAGIC.copy(buf, 0);
-  buf.writeUInt32LE(SEGMENT_FORMAT_VERSION, 8);
+  buf.writeUInt32LE(version, 8);
   buf.writeUInt32LE(SEGMENT_HEADER_BYTES, 12);
   writeU64(buf, firstPosition, 16);
   buf.writeDoubleLE(createdAtMs, 24);
@@ -117,8 +128,10 @@ export function decodeSegmentHeader(buf: Buffer, where: string): SegmentHeader {
   }
   if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) fail('magic missing: not a shadowlog segment');
   const version = readU32(buf, 8);
-  if (version !== SEGMENT_FORMAT_VERSION) {
-    fail(`has format version ${version}; this shadowlog reads version ${SEGMENT_FORMAT_VERSION}`);
+  if (version !== SEGMENT_FORMAT_VERSION && version !== LEGACY_SEGMENT_FORMAT_VERSION) {
+    fail(
+      `has format version ${version}; this shadowlog reads versions ${LEGACY_SEGMENT_FORMAT_VERSION} and ${SEGMENT_FORMAT_VERSION}`,
+    );
   }
   if (readU32(buf, 12) !== SEGMENT_HEADER_BYTES) fail('size field is wrong');
   const firstPosition = readU64(buf, 16);
@@ -130,5 +143,6 @@ export function decodeSegmentHeader(buf: Buffer, where: string): SegmentHeader {
     streamId: buf.toString('utf8', 34, 34 + idLength),
     createdAtMs: buf.readDoubleLE(24),
     headerCrc: storedCrc,
+    formatVersion: version,
   };
 }

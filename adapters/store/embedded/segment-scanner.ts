@@ -1,8 +1,10 @@
+import { sealBatchBytes, sealFirstPosition, sealRecords } from './batch-seal.js';
 import {
   checkFrame,
   FRAME_BAD_KIND,
-  frameProblem,
+  FRAME_SEAL_MISMATCH,
   isCommitRecord,
+  KIND_BATCH_SEAL,
   KIND_BLOCKS_WRITTEN,
   KIND_JSON,
   KIND_MASK,
@@ -16,24 +18,44 @@ import {
 import type { SparseIndex } from './segment-index.js';
 
 /**
- * Scanning a segment's bytes at open, index rebuild, tail refresh and `log check`: walk the
- * frames, find where the valid data ends, and decide whether what follows is a torn tail
- * (cut off and reported) or corruption (refused).
+ * Walking a segment's frames at open, index rebuild, tail refresh and `log check`: where the
+ * valid data ends, where the last commit flag and the last batch seal are, and what stopped
+ * the walk. Whether what follows is a torn tail or corruption is tail-classification.ts's call.
  *
- * The rule: damage with nothing valid after it is a torn tail -- the write of an append that
- * was never acknowledged was cut short. Damage followed by any valid record is corruption: a
- * record that was once durable has changed, and skipping it would silently lose events. A
- * tail of whole records after the last commit flag is an append cut short across records and
- * is dropped too, so a multi-event append survives a crash whole or not at all.
+ * In a format-2 segment every seal is checked against the records before it: the position of
+ * the batch's first record, the record count and the byte length since the previous seal, and
+ * a commit flag on the record right before it. A CRC-valid seal that does not match stops the
+ * walk with FRAME_SEAL_MISMATCH (always corruption). In a format-1 segment a seal kind is
+ * unknown (FRAME_BAD_KIND).
  */
+
+/** What to walk and what to tell. Offsets are relative to the buffer unless said otherwise. */
+export interface ScanOptions {
+  /** True for format-2 segments: batches end with seals, which are checked. */
+  readonly withSeals: boolean;
+  /** Position of the record at `start`: seals name absolute positions. */
+  readonly firstPosition: number;
+  /** Told the file offset of every record, when given. */
+  readonly index?: SparseIndex | null;
+  /** Index in its segment of the record at `start` (for `index`). */
+  readonly firstRecordIndex?: number;
+  /** File offset of `buf[0]` (for `index`). */
+  readonly fileOffsetOfBuf?: number;
+}
 
 /** Outcome of walking frames. Offsets are relative to the buffer. */
 export interface FrameScan {
+  /** True when seals were expected (format 2). */
+  readonly withSeals: boolean;
   /** Offset after the last whole valid record carrying the commit flag. */
   readonly committedEnd: number;
   /** Records up to `committedEnd`. */
   readonly committedRecords: number;
-  /** Offset after the last whole valid record (>= committedEnd). */
+  /** Offset after the last valid seal (the scan's start when none); equals `committedEnd` without seals. */
+  readonly sealEnd: number;
+  /** Records up to `sealEnd`. */
+  readonly sealRecords: number;
+  /** Offset after the last whole valid frame (>= committedEnd). */
   readonly validEnd: number;
   /** Whole valid records up to `validEnd`. */
   readonly validRecords: number;
@@ -44,22 +66,20 @@ export interface FrameScan {
 }
 
 /**
- * Walk frames of `buf` from `start` to `end`. `index`, when given, is told the file offset of
- * every record (record `firstRecordIndex` is at `start`; `fileOffsetOfBuf` is the file offset
- * of `buf[0]`). Plain loop, bounded by `end`.
+ * Walk frames of `buf` from `start` to `end`. Plain loop, bounded by `end`; no allocation
+ * per frame.
  */
-export function scanFrames(
-  buf: Buffer,
-  start: number,
-  end: number,
-  index: SparseIndex | null = null,
-  firstRecordIndex = 0,
-  fileOffsetOfBuf = 0,
-): FrameScan {
+export function scanFrames(buf: Buffer, start: number, end: number, options: ScanOptions): FrameScan {
+  const { withSeals, firstPosition } = options;
+  const index = options.index ?? null;
+  const firstRecordIndex = options.firstRecordIndex ?? 0;
+  const fileOffsetOfBuf = options.fileOffsetOfBuf ?? 0;
   let off = start;
   let records = 0;
   let committedEnd = start;
   let committedRecords = 0;
+  let sealEnd = start;
+  let sealedRecords = 0;
   let lastRecordedAt = Number.NaN;
   let stop: FrameScan['stop'] = null;
   while (off < end) {
@@ -67,6 +87,23 @@ export function scanFrames(
     if (frameBytes < 0) {
       stop = { offset: off, code: frameBytes };
       break;
+    }
+    if ((buf[off + 8]! & KIND_MASK) === KIND_BATCH_SEAL) {
+      const matches =
+        withSeals &&
+        committedEnd === off &&
+        records > sealedRecords &&
+        sealFirstPosition(buf, off) === firstPosition + sealedRecords &&
+        sealRecords(buf, off) === records - sealedRecords &&
+        sealBatchBytes(buf, off) === off - sealEnd;
+      if (!matches) {
+        stop = { offset: off, code: withSeals ? FRAME_SEAL_MISMATCH : FRAME_BAD_KIND };
+        break;
+      }
+      off += frameBytes;
+      sealEnd = off;
+      sealedRecords = records;
+      continue;
     }
     index?.note(firstRecordIndex + records, fileOffsetOfBuf + off);
     records++;
@@ -77,13 +114,28 @@ export function scanFrames(
     }
     off += frameBytes;
   }
-  return { committedEnd, committedRecords, validEnd: off, validRecords: records, lastRecordedAt, stop };
+  if (!withSeals) {
+    sealEnd = committedEnd;
+    sealedRecords = committedRecords;
+  }
+  return {
+    withSeals,
+    committedEnd,
+    committedRecords,
+    sealEnd,
+    sealRecords: sealedRecords,
+    validEnd: off,
+    validRecords: records,
+    lastRecordedAt,
+    stop,
+  };
 }
 
 /**
- * Offset of the first frame in `[from, end)` that checks, or -1. Tries every byte offset; a
- * candidate's CRC is only computed when its length and kind are plausible, which keeps a
- * search over garbage or zeros cheap. Bounded by `end - from` candidates.
+ * Offset of the first frame in `[from, end)` that checks (a record or a seal), or -1. Tries
+ * every byte offset; a candidate's CRC is only computed when its length and kind are
+ * plausible, which keeps a search over garbage or zeros cheap. Bounded by `end - from`
+ * candidates.
  */
 export function findValidFrameAfter(buf: Buffer, from: number, end: number): number {
   for (let off = from; off + RECORD_HEADER_BYTES < end; off++) {
@@ -95,60 +147,37 @@ export function findValidFrameAfter(buf: Buffer, from: number, end: number): num
     )
       continue;
     const kind = buf[off + 8]! & KIND_MASK;
-    if (kind !== KIND_JSON && (kind < KIND_BLOCKS_WRITTEN || kind > KIND_ZEROES_WRITTEN)) continue;
+    if (
+      kind !== KIND_JSON &&
+      kind !== KIND_BATCH_SEAL &&
+      (kind < KIND_BLOCKS_WRITTEN || kind > KIND_ZEROES_WRITTEN)
+    )
+      continue;
     const frameBytes = checkFrame(buf, off, end);
     if (frameBytes > 0) return off;
   }
   return -1;
 }
 
-/** How the bytes of a segment end. */
-export type SegmentTail =
-  | { readonly kind: 'clean' }
-  | {
-      /** Damage at the end with nothing valid after it: drop `[offset, end)`. */
-      readonly kind: 'torn';
-      readonly offset: number;
-      readonly bytesDropped: number;
-      /** Frames dropped: whole records of an unfinished append, plus one for a damaged or partial frame. */
-      readonly recordsDropped: number;
-      readonly reason: string;
-    }
-  | {
-      /** Damage followed by valid data: refuse. */
-      readonly kind: 'corrupt';
-      readonly offset: number;
-      readonly reason: string;
-    };
-
-/** Classify the end of a scanned range `[.., end)` per the rule at the top of this file. */
-export function classifyTail(buf: Buffer, scan: FrameScan, end: number): SegmentTail {
-  if (scan.stop !== null) {
-    const { offset, code } = scan.stop;
-    if (code === FRAME_BAD_KIND) {
-      return { kind: 'corrupt', offset, reason: `${frameProblem(code)} ${buf[offset + 8]! & KIND_MASK}` };
-    }
-    const next = findValidFrameAfter(buf, offset + 1, end);
-    if (next >= 0) {
-      return {
-        kind: 'corrupt',
-        offset,
-        reason: `${frameProblem(code)}, and a valid record follows at byte offset ${next}`,
-      };
+/**
+ * Offset of the first valid seal at or after `from` (walking valid frames, searching past
+ * damage), or -1. Bounded: every step moves forward.
+ */
+export function findSealFrom(buf: Buffer, from: number, end: number): number {
+  let off = from;
+  while (off >= 0 && off < end) {
+    const frameBytes = checkFrame(buf, off, end);
+    if (frameBytes > 0) {
+      if ((buf[off + 8]! & KIND_MASK) === KIND_BATCH_SEAL) return off;
+      off += frameBytes;
+    } else {
+      off = findValidFrameAfter(buf, off + 1, end);
     }
   }
-  if (scan.committedEnd === end) return { kind: 'clean' };
-  const wholeUncommitted = scan.validRecords - scan.committedRecords;
-  const reason =
-    scan.stop === null
-      ? `${wholeUncommitted} record(s) of an append that was never completed`
-      : `${frameProblem(scan.stop.code)} at byte offset ${scan.stop.offset}` +
-        (wholeUncommitted > 0 ? ` after ${wholeUncommitted} record(s) of an unfinished append` : '');
-  return {
-    kind: 'torn',
-    offset: scan.committedEnd,
-    bytesDropped: end - scan.committedEnd,
-    recordsDropped: wholeUncommitted + (scan.stop === null ? 0 : 1),
-    reason,
-  };
+  return -1;
+}
+
+/** A frame code that no torn write can produce: a CRC-valid frame that does not belong. */
+export function isAlwaysCorrupt(code: number): boolean {
+  return code === FRAME_BAD_KIND || code === FRAME_SEAL_MISMATCH;
 }

@@ -1,4 +1,3 @@
-import { BACKWARDS, END, FORWARDS } from '@kurrent/kurrentdb-client';
 import { InvalidArgumentError, IoError, LogCorruptError, ShadowlogError } from '../../../domain/errors.js';
 import type { RecordedEvent, ShadowEvent } from '../../../domain/events.js';
 import type {
@@ -15,6 +14,7 @@ import {
   DEFAULT_APPEND_WRITER_LIMITS,
   type StreamTail,
 } from './append-writer.js';
+import { BACKWARDS, END, FORWARDS } from './client-constants.js';
 import { type KurrentDbClientSurface, streamNameFor } from './client-surface.js';
 import { fromResolvedEvent } from './event-mapping.js';
 import {

@@ -1,4 +1,4 @@
-import { KurrentDBClient } from '@kurrent/kurrentdb-client';
+import type { KurrentDBClient } from '@kurrent/kurrentdb-client';
 import { InvalidArgumentError } from '../../../domain/errors.js';
 import type { KurrentDbClientSurface } from './client-surface.js';
 import { parseKurrentDbConnectionString } from './connection-string.js';
@@ -22,9 +22,12 @@ export async function openKurrentDbStore(
   options: OpenKurrentDbStoreOptions,
 ): Promise<KurrentDbEventStore> {
   const connection = parseKurrentDbConnectionString(connectionString);
+  // Loaded here, not at the top: the client pulls gRPC and a native bridge, which a CLI on the
+  // embedded log must not pay for at every start.
+  const { KurrentDBClient: Client } = await import('@kurrent/kurrentdb-client');
   let client: KurrentDBClient;
   try {
-    client = KurrentDBClient.connectionString(connection.clientConnectionString);
+    client = Client.connectionString(connection.clientConnectionString);
   } catch (error) {
     // Certificates named by tlsCAFile / userCertFile are loaded here.
     throw new InvalidArgumentError(

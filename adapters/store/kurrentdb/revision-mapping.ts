@@ -1,5 +1,6 @@
-import { type AppendStreamState, type CurrentStreamState, NO_STREAM, START } from '@kurrent/kurrentdb-client';
+import type { AppendStreamState, CurrentStreamState } from '@kurrent/kurrentdb-client';
 import { OutOfRangeError } from '../../../domain/errors.js';
+import { NO_STREAM, START } from './client-constants.js';
 
 /**
  * Positions ↔ KurrentDB stream revisions. A set's stream holds nothing but its events, so the

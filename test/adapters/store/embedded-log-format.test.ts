@@ -8,6 +8,7 @@ import {
   checkLog,
   openEmbeddedStore,
   type RecordVisitor,
+  SEAL_FRAME_BYTES,
   WRITE_RECORD_BYTES,
 } from '../../../adapters/store/embedded/index.js';
 import { SEGMENT_HEADER_BYTES } from '../../../adapters/store/embedded/segment-format.js';
@@ -16,7 +17,7 @@ import { numberedWrite, SAMPLE_EVENTS } from '../../fixtures/sample-events.js';
 import { readEvents, tempDir } from './embedded-test-support.js';
 
 describe('embedded log format', () => {
-  it('a write record is at most 32 bytes on disk, framing included', async () => {
+  it('a write record is at most 32 bytes on disk, framing included; a batch adds one seal', async () => {
     expect(WRITE_RECORD_BYTES).toBeLessThanOrEqual(32);
     const { dir, remove } = await tempDir();
     try {
@@ -24,7 +25,8 @@ describe('embedded log format', () => {
       await store.append(Array.from({ length: 1000 }, (_, i) => numberedWrite(i)));
       await store.close();
       const size = (await stat(path.join(dir, '00000000000000000000.seg'))).size;
-      expect(size - SEGMENT_HEADER_BYTES).toBe(1000 * WRITE_RECORD_BYTES);
+      expect(WRITE_RECORD_BYTES).toBe(27);
+      expect(size - SEGMENT_HEADER_BYTES).toBe(1000 * WRITE_RECORD_BYTES + SEAL_FRAME_BYTES);
       expect((size - SEGMENT_HEADER_BYTES) / 1000).toBeLessThanOrEqual(32);
     } finally {
       await remove();
@@ -148,7 +150,8 @@ describe('embedded log format', () => {
       const file = path.join(dir, '00000000000000000000.seg');
       const bytes = await readFile(file);
       const { truncate } = await import('node:fs/promises');
-      await truncate(file, bytes.length - 5);
+      // Torn inside the last record: its seal and the last 5 bytes of the record are missing.
+      await truncate(file, bytes.length - SEAL_FRAME_BYTES - 5);
       const again = await openEmbeddedStore(dir, { streamId: 'DSA1' });
       expect(again.recovery).toMatchObject({
         truncated: true,
