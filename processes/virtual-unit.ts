@@ -1,4 +1,5 @@
 import { Subject } from 'rxjs';
+import type { ChunkBitmap } from '../domain/chunk-bitmap.js';
 import { assert, NotFoundError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/events.js';
 import type { Geometry } from '../domain/geometry.js';
@@ -9,11 +10,13 @@ import { IoBarrier } from '../primitives/io-barrier.js';
 import { RangeLock } from '../primitives/range-lock.js';
 import { RateLimiter } from '../primitives/rate-limiter.js';
 import type { ProjectedState } from '../projections/projected-state.js';
+import type { LogHealthChange } from './coordination/append-fault.js';
 import { assertCoordinationFits, chooseCoordination } from './coordination/choose-coordination.js';
 import type { Coordination } from './coordination/coordination.js';
 import { type CopyResult, type CopyTuning, DEFAULT_COPY_TUNING } from './copy/copy-process.js';
 import { type CopyHandle, CopyScheduler } from './copy/copy-scheduler.js';
 import { BackgroundTasks } from './engine/background-tasks.js';
+import { ChangedChunks } from './engine/changed-chunks.js';
 import { engineDiagnostics } from './engine/engine-diagnostics.js';
 import { EngineLifecycle } from './engine/engine-lifecycle.js';
 import type { EngineParts } from './engine/engine-parts.js';
@@ -89,6 +92,11 @@ export class VirtualUnit {
   readonly progress$ = new Subject<ProgressUpdate>();
   /** Problems background work ran into and will retry (the latest 100). */
   readonly warnings: string[];
+  /**
+   * The log stopped accepting appends (a full disk) or accepts them again: one event per
+   * change, not per request, for the server's log. Also added to `warnings`.
+   */
+  readonly logHealth$ = new Subject<LogHealthChange>();
 
   private readonly parts: EngineParts;
   private readonly log: Coordination;
@@ -96,6 +104,7 @@ export class VirtualUnit {
   private readonly copies: CopyScheduler;
   private readonly membership: MembershipCommands;
   private readonly tasks = new BackgroundTasks();
+  private readonly changed: ChangedChunks;
 
   private constructor(options: VirtualUnitOptions, state: ProjectedState) {
     assert(state.set.geometry !== null, 'virtual unit opened on a log without ShadowSetCreated');
@@ -114,7 +123,13 @@ export class VirtualUnit {
     const lifecycle = new EngineLifecycle();
     const devices = new MemberDevices(options.access, geometry);
     const barrier = new IoBarrier();
-    const base = { geometry, store: options.store, follower, barrier, devices, lifecycle, warnings };
+    const health = {
+      next: (change: LogHealthChange) => {
+        warnings.add(change.message);
+        this.logHealth$.next(change);
+      },
+    };
+    const base = { geometry, store: options.store, follower, barrier, devices, lifecycle, warnings, health };
     const log = chooseCoordination(options, base);
     const failures = new MemberFailures(follower, log, devices);
     const reads = new ReadPath(geometry, follower, devices, failures);
@@ -129,6 +144,7 @@ export class VirtualUnit {
       options.maxConcurrentCopies ?? 2,
     );
     this.membership = new MembershipCommands(this.parts, this.copies);
+    this.changed = new ChangedChunks(options.store, geometry);
   }
 
   /** Record a new shadow set in an empty store. Members must exist with the set's size. */
@@ -211,9 +227,9 @@ export class VirtualUnit {
    */
   async flush(): Promise<void> {
     this.parts.lifecycle.assertOpen();
-    const watermark = this.log.watermark();
+    const point = this.log.syncPoint();
     await flushWritingMembers(this.parts);
-    await this.log.membersFlushed(watermark);
+    await this.log.membersFlushed(point);
   }
 
   // ---------------------------------------------------------------- control
@@ -256,6 +272,28 @@ export class VirtualUnit {
     return this.membership.deleteBitmap(member);
   }
 
+  /** CHECKPOINT name: name the current end of the log; its bitmap is every later write. */
+  async createCheckpoint(name: string): Promise<RecordedEvent> {
+    this.parts.lifecycle.assertOpen();
+    const [event] = await this.log.control({ type: 'CreateCheckpoint', name });
+    return event!;
+  }
+
+  /** Delete a checkpoint by name. */
+  async deleteCheckpoint(name: string): Promise<RecordedEvent> {
+    this.parts.lifecycle.assertOpen();
+    const [event] = await this.log.control({ type: 'DeleteCheckpoint', name });
+    return event!;
+  }
+
+  /**
+   * Chunks written after `position` (a checkpoint's, or any past one), from the log itself:
+   * never lost or made inconsistent by a crash. OutOfRangeError past the end or before 0.
+   */
+  changedChunksSince(position: number): Promise<ChunkBitmap> {
+    return this.changed.since(position);
+  }
+
   /** Wait for every running copy and the merge to end. */
   async idle(): Promise<void> {
     await this.log.merged.catch(() => null);
@@ -275,17 +313,23 @@ export class VirtualUnit {
     await this.log.merged.catch(() => null);
     await this.tasks.settle();
     await this.log.stop();
-    await barrier.runExclusive(async () => {
-      try {
-        await flushWritingMembers(this.parts);
-        await this.log.leave();
-      } finally {
-        await devices.closeAll();
-      }
-    });
-    lifecycle.closed = true;
-    this.parts.follower.close();
-    this.progress$.complete();
+    try {
+      await barrier.runExclusive(async () => {
+        try {
+          await flushWritingMembers(this.parts);
+          await this.log.leave();
+        } finally {
+          await devices.closeAll();
+        }
+      });
+    } finally {
+      // Closed even when the last record failed (a log that rejects appends): the devices are
+      // closed, and the next open runs the crash merge over the writes after the last sync.
+      lifecycle.closed = true;
+      this.parts.follower.close();
+      this.progress$.complete();
+      this.logHealth$.complete();
+    }
   }
 
   /** Internal counters, for the HTTP API and for diagnosing a stuck engine. */

@@ -7,6 +7,7 @@ import type { EngineLifecycle } from '../engine/engine-lifecycle.js';
 import type { MemberDevices } from '../engine/member-devices.js';
 import type { Warnings } from '../engine/warnings.js';
 import type { ProjectionFollower } from '../queries/projection-follower.js';
+import type { LogHealthSink } from './append-fault.js';
 import type { Coordination } from './coordination.js';
 import { SharedStreamLog } from './shared-stream-log.js';
 import { SingleWriterLog } from './single-writer-log.js';
@@ -41,6 +42,8 @@ export interface CoordinationBase {
   readonly lifecycle: EngineLifecycle;
   /** Where protocol failures are reported. */
   readonly warnings: Warnings;
+  /** Where a log that stops (and starts again) accepting appends is reported. */
+  readonly health: LogHealthSink;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { MemberState } from '../../domain/shadow-set-state.js';
 import type { CopyFinishJob } from '../copy/copy-finish-job.js';
 import type { CopyResult } from '../copy/copy-process.js';
 import type { CopyScheduler } from '../copy/copy-scheduler.js';
+import type { SyncPoint } from '../engine/background-sync.js';
 import type { BackgroundTasks } from '../engine/background-tasks.js';
 import type { EngineParts } from '../engine/engine-parts.js';
 import type { MergeResult } from '../merge/crash-merge.js';
@@ -66,8 +67,8 @@ export interface Coordination {
   receivesWrite(member: MemberState, position: number): boolean;
   /** The write at `position` reaches `member`, whose device is not open here: throw if that loses data. */
   missingDevice(member: MemberState, position: number): void;
-  /** Highest position such that every write at or below it completed on the members (-1: not tracked). */
-  watermark(): number;
+  /** Where the writes stand now (position -1: not tracked); take it before flushing the members. */
+  syncPoint(): SyncPoint;
 
   // ---------------------------------------------------------------- session
 
@@ -77,8 +78,11 @@ export interface Coordination {
   readonly merged: Promise<MergeResult | null>;
   /** Resolves when every copy resumed at open has ended. */
   readonly resumed: Promise<unknown>;
-  /** The members were flushed with every write up to `watermark` completed: record it if this mode records syncs. */
-  membersFlushed(watermark: number): Promise<void>;
+  /**
+   * The members were flushed with every write up to `point` completed: record it if this mode
+   * records syncs and application writes completed since the last record.
+   */
+  membersFlushed(point: SyncPoint): Promise<void>;
   /** Before a dismount takes the barrier: make sure no host writes the member any more. */
   prepareDismount(member: MemberState, policy: DismountPolicy): Promise<void>;
   /** Record that another host no longer serves the set. */

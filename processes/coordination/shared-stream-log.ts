@@ -18,6 +18,7 @@ import { MinimergeBitmap } from '../../projections/minimerge-bitmap.js';
 import type { CopyFinishJob } from '../copy/copy-finish-job.js';
 import type { CopyResult } from '../copy/copy-process.js';
 import { type ClusterStall, finishMultiHost } from '../copy/multi-host-finish.js';
+import type { SyncPoint } from '../engine/background-sync.js';
 import type { EngineLifecycle } from '../engine/engine-lifecycle.js';
 import type { MemberDevices } from '../engine/member-devices.js';
 import type { Warnings } from '../engine/warnings.js';
@@ -125,8 +126,9 @@ export class SharedStreamLog implements Coordination, ClusterStall {
     throw new IoError(`write at position ${position} must reach ${m.id}, which this host has not opened`);
   }
 
-  watermark(): number {
-    return -1;
+  syncPoint(): SyncPoint {
+    // Writes are not tracked: several hosts record no MembersSynced.
+    return { position: -1, writesEnded: 0, epoch: 0 };
   }
 
   async open(): Promise<void> {

@@ -1,5 +1,5 @@
 import { assert, CommandRejectedError } from '../../domain/errors.js';
-import type { RecordedEvent, WriteEvent } from '../../domain/events.js';
+import type { RecordedEvent, ShadowEvent, WriteEvent } from '../../domain/events.js';
 import { receivesWrites } from '../../domain/member-status.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
 import type { ShadowCommand } from '../../domain/shadow-set-commands.js';
@@ -10,11 +10,12 @@ import { Semaphore } from '../../primitives/semaphore.js';
 import type { CopyFinishJob } from '../copy/copy-finish-job.js';
 import type { CopyResult } from '../copy/copy-process.js';
 import { finishSingleHost } from '../copy/single-host-finish.js';
-import { BackgroundSync, type SyncRecorder } from '../engine/background-sync.js';
+import { BackgroundSync, type SyncPoint, type SyncRecorder } from '../engine/background-sync.js';
 import type { MemberDevices } from '../engine/member-devices.js';
 import { startRecovery } from '../engine/recovery.js';
 import type { MergeResult } from '../merge/crash-merge.js';
 import type { ProjectionFollower } from '../queries/projection-follower.js';
+import { AppendFault, type LogHealthSink } from './append-fault.js';
 import type { Coordination, LogDiagnostics, OpenParts } from './coordination.js';
 import { recordedEvent, recordedEvents } from './recorded-events.js';
 import { WriteTracker } from './write-tracker.js';
@@ -35,6 +36,8 @@ export interface SingleWriterLogParts {
   readonly recover: boolean;
   /** Interval of the background sync check. */
   readonly syncIntervalMs: number;
+  /** Where a log that stops (and starts again) accepting appends is reported. */
+  readonly health: LogHealthSink;
 }
 
 /**
@@ -42,12 +45,29 @@ export interface SingleWriterLogParts {
  * it knows each event's position when it issues the append and can start the member I/O
  * bookkeeping at once. The WriteTracker turns those positions into an exact watermark for
  * MembersSynced, which bounds the crash merge after an unclean stop.
+ *
+ * A rejected append (a full log disk) makes every position predicted after it wrong. The log
+ * heals (see AppendFault): that write or command fails at once with the store's error, and so
+ * does every write and command until the appends in flight have settled; then the predicted
+ * position is re-aligned with `store.lastPosition()` and the next write or command tries the
+ * store again. Nothing waits for a position that will never be folded.
  */
 export class SingleWriterLog implements Coordination, SyncRecorder {
   private readonly mutex = new Semaphore(1);
   private readonly tracker = new WriteTracker();
+  private readonly fault: AppendFault;
   private nextPosition: number;
+  /** Appends issued (writes and decisions) and not yet settled. */
+  private appending = 0;
+  private realigning = false;
+  /** Bumped at every re-alignment: a sync point taken before it names reissued positions. */
+  private epoch = 0;
+  /** Application writes completed on the members since open. */
+  private writesEnded = 0;
+  /** The last MembersSynced: its position, `writesEnded` at its sync point, and where it is in the log. */
   private synced: number;
+  private syncedWritesEnded = 0;
+  private syncRecord: number;
   private sync: BackgroundSync | null = null;
   private recovering: { merged: Promise<MergeResult | null>; resumed: Promise<unknown> } = {
     merged: Promise.resolve(null),
@@ -59,25 +79,99 @@ export class SingleWriterLog implements Coordination, SyncRecorder {
     this.nextPosition = state.position + 1;
     this.tracker.skip(state.position);
     this.synced = state.synced?.position ?? -1;
+    this.syncRecord = state.synced?.eventPosition ?? -1;
+    this.fault = new AppendFault(parts.health);
   }
 
   control(command: ShadowCommand): Promise<RecordedEvent[]> {
+    return this.decideAndAppend(command, null);
+  }
+
+  /** Decide `command` on the folded state and append; `stillDue` may call it off once it is the mutex's turn. */
+  private decideAndAppend(
+    command: ShadowCommand,
+    stillDue: (() => boolean) | null,
+  ): Promise<RecordedEvent[]> {
     return this.mutex.run(async () => {
       const { follower, store } = this.parts;
-      await follower.waitFor(this.nextPosition - 1);
+      // Bounded: the positions issued are durable soon, or an append is rejected and this fails.
+      await this.fault.untilRejected(follower.waitFor(this.nextPosition - 1)).catch((e: unknown) => {
+        throw this.failFast(e);
+      });
+      if (stillDue !== null && !stillDue()) return [];
       const events = decide(command, follower.state.set);
       if (events.length === 0) return [];
+      if (this.fault.blocking !== null) throw this.failFast(this.fault.blocking);
       const first = this.nextPosition;
       this.nextPosition += events.length;
       for (let i = 0; i < events.length; i++) this.tracker.skip(first + i);
-      const last = await store.append(events);
-      assert(
-        last === first + events.length - 1,
-        `store put events at ${last - events.length + 1}-${last}, engine expected ${first}: another writer?`,
-      );
+      const last = await this.appendDecision(events);
+      let at = first;
+      if (last !== first + events.length - 1) {
+        // Only after a rejected append this engine had not seen yet when it issued this one:
+        // the events are durable where the store put them.
+        assert(
+          this.fault.blocking !== null,
+          `store put events at ${last - events.length + 1}-${last}, engine expected ${first}: another writer?`,
+        );
+        at = last - events.length + 1;
+      }
       await follower.waitFor(last);
-      return recordedEvents(store, first, last + 1);
+      return recordedEvents(store, at, last + 1);
     });
+  }
+
+  private async appendDecision(events: ShadowEvent[]): Promise<number> {
+    this.appending++;
+    try {
+      const last = await this.parts.store.append(events);
+      this.fault.succeeded();
+      return last;
+    } catch (error) {
+      throw this.fault.rejected(error);
+    } finally {
+      this.appending--;
+      this.realignWhenSettled();
+    }
+  }
+
+  /** The error to fail with while the log is blocked; starts a re-alignment that may be due. */
+  private failFast(error: unknown): unknown {
+    this.realignWhenSettled();
+    return error;
+  }
+
+  /**
+   * After a rejection, once no append is in flight: learn where the log really ends and issue
+   * from there. If the store cannot say, the log stays blocked and the next write or command
+   * tries again.
+   */
+  private realignWhenSettled(): void {
+    if (this.fault.blocking === null || this.appending > 0 || this.realigning) return;
+    this.realigning = true;
+    void this.parts.store
+      .lastPosition()
+      .then(
+        (last) => this.rewind(last),
+        () => undefined,
+      )
+      .finally(() => {
+        this.realigning = false;
+      });
+  }
+
+  private rewind(last: number): void {
+    // No append was issued since the rejection (blocking refuses them), so none is in flight.
+    assert(this.appending === 0, `re-aligning with ${this.appending} appends in flight`);
+    const folded = this.parts.follower.state.set.position;
+    assert(
+      last >= folded && last >= this.synced && last <= this.nextPosition - 1,
+      `log ends at ${last}, but the engine folded ${folded}, synced ${this.synced} and issued up to ${this.nextPosition - 1}`,
+    );
+    this.tracker.rewind(last);
+    this.nextPosition = last + 1;
+    this.epoch++;
+    this.fault.realigned();
   }
 
   recordedEvent(position: number): Promise<RecordedEvent> {
@@ -90,25 +184,47 @@ export class SingleWriterLog implements Coordination, SyncRecorder {
 
   appendWrite(event: WriteEvent): Promise<number> | null {
     if (!this.parts.logWrites) return null;
+    if (this.fault.blocking !== null) return Promise.reject(this.failFast(this.fault.blocking));
     const position = this.nextPosition++;
     this.tracker.begin(position);
+    this.appending++;
     return this.parts.store.append([event]).then(
       (last) => {
-        if (last !== position) this.tracker.end(position);
-        assert(
-          last === position,
-          `store put a write at ${last}, engine expected ${position}: another writer?`,
-        );
+        this.appending--;
+        if (last !== position) return this.misplaced(position, last);
+        this.fault.succeeded();
+        if (this.fault.blocking !== null) this.realignWhenSettled();
         return position;
       },
       (error: unknown) => {
+        this.appending--;
         this.tracker.end(position);
-        throw error;
+        const failure = this.fault.rejected(error);
+        this.realignWhenSettled();
+        throw failure;
       },
     );
   }
 
+  /**
+   * The store put a write at another position than predicted: only possible when an append
+   * before it was rejected and the store took this one, issued before the engine saw the
+   * rejection. Its event is durable but this engine numbered it wrongly, so the write goes to
+   * no member and fails: the members stay equal, and the log holds a write that reached no
+   * member, as after a crash between the log and the members.
+   */
+  private misplaced(position: number, last: number): never {
+    this.tracker.end(position);
+    assert(
+      this.fault.blocking !== null,
+      `store put a write at ${last}, engine expected ${position}: another writer?`,
+    );
+    this.realignWhenSettled();
+    throw this.fault.blocking;
+  }
+
   endWrite(position: number): void {
+    this.writesEnded++;
     this.tracker.end(position);
   }
 
@@ -120,18 +236,29 @@ export class SingleWriterLog implements Coordination, SyncRecorder {
     // A member without a device here does not receive writes from this engine.
   }
 
-  watermark(): number {
-    return this.tracker.watermark();
+  syncPoint(): SyncPoint {
+    return { position: this.tracker.watermark(), writesEnded: this.writesEnded, epoch: this.epoch };
   }
 
   get syncedPosition(): number {
     return this.synced;
   }
 
-  async recordSynced(position: number): Promise<void> {
-    if (!this.parts.logWrites || position <= this.synced) return;
-    await this.control({ type: 'SyncMembers', position });
-    this.synced = position;
+  unsynced(point: SyncPoint): boolean {
+    return point.writesEnded !== this.syncedWritesEnded && point.position > this.synced;
+  }
+
+  async recordSynced(point: SyncPoint, force = false): Promise<void> {
+    if (!this.parts.logWrites || !(force || this.unsynced(point))) return;
+    // A point from before a re-alignment may name positions issued again since: skip it, the
+    // next sync covers its writes.
+    const due = () => point.epoch === this.epoch && point.position > this.synced;
+    if (!due()) return;
+    const [event] = await this.decideAndAppend({ type: 'SyncMembers', position: point.position }, due);
+    if (event === undefined) return;
+    this.synced = point.position;
+    this.syncedWritesEnded = point.writesEnded;
+    this.syncRecord = event.position;
   }
 
   async open(parts: OpenParts): Promise<void> {
@@ -150,8 +277,8 @@ export class SingleWriterLog implements Coordination, SyncRecorder {
     return this.recovering.resumed;
   }
 
-  membersFlushed(watermark: number): Promise<void> {
-    return this.recordSynced(watermark);
+  membersFlushed(point: SyncPoint): Promise<void> {
+    return this.recordSynced(point);
   }
 
   async prepareDismount(): Promise<void> {
@@ -164,10 +291,17 @@ export class SingleWriterLog implements Coordination, SyncRecorder {
 
   async stop(): Promise<void> {
     this.sync?.stop();
+    this.fault.stop();
   }
 
   leave(): Promise<void> {
-    return this.recordSynced(this.tracker.watermark());
+    const point = this.syncPoint();
+    // Nothing happened since the last MembersSynced, not even a control event: the log
+    // already ends synced, and a log that rejects appends does not fail the close.
+    if (point.writesEnded === this.syncedWritesEnded && this.nextPosition - 1 === this.syncRecord) {
+      return Promise.resolve();
+    }
+    return this.recordSynced(point, true);
   }
 
   diagnostics(): LogDiagnostics {

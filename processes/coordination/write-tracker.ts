@@ -35,6 +35,29 @@ export class WriteTracker {
     }
   }
 
+  /**
+   * The log ends at `position`: every position issued above it was predicted for an append the
+   * store rejected and will be issued again. Only allowed when no write above it is in flight
+   * (each rejected write was ended): the watermark then stays exact, and the next position
+   * issued is `position + 1`.
+   */
+  rewind(position: number): void {
+    assert(
+      Number.isSafeInteger(position) && position >= -1 && position <= this.last,
+      `rewind to ${position}: positions were issued only up to ${this.last}`,
+    );
+    // Bounded by the writes in flight (the engine's write concurrency).
+    for (const p of this.inFlight) {
+      assert(p <= position, `rewind to ${position} with the write at ${p} still in flight`);
+    }
+    this.last = position;
+  }
+
+  /** The last position issued (-1: none). */
+  get issued(): number {
+    return this.last;
+  }
+
   /** Highest position such that every write at or below it completed. */
   watermark(): number {
     return this.inFlight.size === 0 ? this.last : this.lowest - 1;

@@ -1,5 +1,6 @@
 import { chunkRunBlocks } from '../../domain/geometry.js';
 import type { EngineParts } from '../engine/engine-parts.js';
+import { blockMajority } from './block-majority.js';
 
 /** A block range where valid members differ. */
 export interface Difference {
@@ -19,6 +20,13 @@ export interface VerifyResult {
   readonly differences: readonly Difference[];
   /** Bytes compared per member. */
   readonly bytes: number;
+  /**
+   * Per member that differs from the majority of the members somewhere: how many blocks
+   * (its copy is the one to repair). Empty when identical or when no majority exists.
+   */
+  readonly outliers: Readonly<Record<string, number>>;
+  /** Differing blocks where no strict majority agrees (always so with two members). */
+  readonly blocksWithoutMajority: number;
 }
 
 /** What verify uses of the engine. */
@@ -41,6 +49,7 @@ export async function verifyMembers(
   const chunkBytes = g.chunkBlocks * g.blockSize;
   const unitChunks = Math.max(1, Math.floor(VERIFY_IO_BYTES / chunkBytes));
   const differences: Difference[] = [];
+  const tally: Tally = { outliers: {}, blocksWithoutMajority: 0 };
   let compared: string[] = [];
   for (let first = 0; first < g.chunks; first += unitChunks) {
     const count = Math.min(unitChunks, g.chunks - first);
@@ -66,7 +75,10 @@ export async function verifyMembers(
         for (let i = 1; i < buffers.length && same; i++) {
           same = Buffer.compare(reference, buffers[i]!.subarray(start, start + g.blockSize)) === 0;
         }
-        if (!same) addDifference(differences, lbn + block);
+        if (!same) {
+          addDifference(differences, lbn + block);
+          judge(tally, compared, buffers, start, g.blockSize);
+        }
       }
     } finally {
       release();
@@ -78,7 +90,35 @@ export async function verifyMembers(
     members: compared,
     differences,
     bytes: g.blocks * g.blockSize,
+    outliers: tally.outliers,
+    blocksWithoutMajority: tally.blocksWithoutMajority,
   };
+}
+
+/** Counts of who differs from the majority, over the whole verify. */
+interface Tally {
+  /** Blocks per outlying member. */
+  outliers: Record<string, number>;
+  /** Blocks without a majority. */
+  blocksWithoutMajority: number;
+}
+
+function judge(
+  tally: Tally,
+  members: readonly string[],
+  buffers: readonly Uint8Array[],
+  start: number,
+  blockSize: number,
+): void {
+  const verdict = blockMajority(buffers.map((b) => b.subarray(start, start + blockSize)));
+  if (verdict.kind === 'no-majority') {
+    tally.blocksWithoutMajority++;
+    return;
+  }
+  for (const i of verdict.indexes) {
+    const id = members[i]!;
+    tally.outliers[id] = (tally.outliers[id] ?? 0) + 1;
+  }
 }
 
 function addDifference(differences: Difference[], lbn: number): void {

@@ -76,3 +76,37 @@ describe('WriteTracker', () => {
     );
   });
 });
+
+describe('WriteTracker.rewind', () => {
+  it('forgets positions issued for rejected appends, keeping the watermark exact', () => {
+    const t = new WriteTracker();
+    t.skip(0);
+    t.begin(1);
+    t.begin(2);
+    t.begin(3);
+    // 2 and 3 were rejected (ended); 1 was durable and is still on its way to the members.
+    t.end(2);
+    t.end(3);
+    t.rewind(1);
+    expect(t.issued).toBe(1);
+    expect(t.watermark()).toBe(0);
+    t.begin(2);
+    t.end(1);
+    expect(t.watermark()).toBe(1);
+    t.end(2);
+    expect(t.watermark()).toBe(2);
+  });
+
+  it('refuses a rewind past the last issued position or below a write in flight', () => {
+    const t = new WriteTracker();
+    t.begin(0);
+    t.begin(1);
+    expect(() => t.rewind(2)).toThrow(InvariantViolationError);
+    expect(() => t.rewind(0)).toThrow(/still in flight/);
+    t.end(1);
+    t.rewind(0);
+    expect(() => t.begin(0)).toThrow(InvariantViolationError);
+    t.begin(1);
+    expect(t.size).toBe(2);
+  });
+});
