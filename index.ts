@@ -7,8 +7,14 @@
 
 // ---------------- sets by home and name (adapters/composition-root)
 export {
+  /** What `createShadowSet` made: the created event, the images it created, the initial copies. */
+  type CreatedSet,
+  /** Watches an initial copy's progress while `createShadowSet` runs it. */
+  type CreateWatch,
   /** Create a set in its home: the log with ShadowSetCreated, sparse images for missing members. */
   createSet,
+  /** Create a set and run the initial copy of members that may differ (unless assume-clean); returns what was made. */
+  createShadowSet,
   /** What a new set looks like: size, chunk size, member paths. */
   type NewSet,
 } from './adapters/composition-root/create-set.js';
@@ -137,36 +143,14 @@ export {
 export {
   /** What a host acknowledges in the multi-host protocols. */
   type Acknowledgement,
-  /** Schema of `Acknowledgement`. */
-  acknowledgementSchema,
   /** BlocksTrimmed: a trim, logged before it reaches any member. */
   type BlocksTrimmed,
   /** BlocksWritten: one application write, logged before it reaches any member. */
   type BlocksWritten,
-  /** Schema of BitmapDeleted. */
-  bitmapDeletedSchema,
-  /** Schema of BlocksTrimmed. */
-  blocksTrimmedSchema,
-  /** Schema of BlocksWritten. */
-  blocksWrittenSchema,
   /** Minicopy or full copy. */
   type CopyKind,
-  /** Schema of CopyAborted. */
-  copyAbortedSchema,
-  /** Schema of CopyCompleted. */
-  copyCompletedSchema,
-  /** Schema of CopyFinishing (multi-host). */
-  copyFinishingSchema,
-  /** Schema of `CopyKind`. */
-  copyKindSchema,
-  /** Schema of CopyProgressed. */
-  copyProgressedSchema,
-  /** Schema of CopyStarted. */
-  copyStartedSchema,
   /** Dismount policy: minicopy or none. */
   type DismountPolicy,
-  /** Schema of `DismountPolicy`. */
-  dismountPolicySchema,
   /** Current schema version of every event type. */
   EVENT_SCHEMA_VERSION,
   /** Every event type name, in catalogue order. */
@@ -175,48 +159,30 @@ export {
   type EventOf,
   /** A member's fingerprint: size, inode, mtime, content sample. */
   type Fingerprint,
-  /** Schema of `Fingerprint`. */
-  fingerprintSchema,
-  /** Schema of HostAcknowledged (multi-host). */
-  hostAcknowledgedSchema,
-  /** Schema of HostJoined (multi-host). */
-  hostJoinedSchema,
-  /** Schema of HostLeft (multi-host). */
-  hostLeftSchema,
   /** True for BlocksWritten, BlocksTrimmed and ZeroesWritten. */
   isWriteEvent,
   /** Mount policy: minicopy, minicopy-optional or full. */
   type MountPolicy,
-  /** Schema of MemberDismounted. */
-  memberDismountedSchema,
-  /** Schema of MemberDismountRequested (multi-host). */
-  memberDismountRequestedSchema,
-  /** Schema of MemberFailed. */
-  memberFailedSchema,
-  /** Schema of MemberMountRequested. */
-  memberMountRequestedSchema,
-  /** Schema of MembersSynced. */
-  membersSyncedSchema,
-  /** Schema of MergeCompleted. */
-  mergeCompletedSchema,
-  /** Schema of MergeStarted. */
-  mergeStartedSchema,
-  /** Schema of `MountPolicy`. */
-  mountPolicySchema,
   /** Validate an event from outside the process (throws EventInvalidError). */
   parseEvent,
   /** An event as stored: position, recordedAt, event. */
   type RecordedEvent,
+  /** How a set's members came to agree at creation (fresh, assume-clean, copied). */
+  type SetOrigin,
+  /** One of `fresh`, `assume-clean`, `copied`. */
+  type SetOriginKind,
   /** Any event of a shadow set stream. */
   type ShadowEvent,
   /** The name of an event type. */
   type ShadowEventType,
   /** ShadowSetCreated: the first event of a stream. */
   type ShadowSetCreated,
-  /** Schema of every event (a zod discriminated union on `type`). */
+  /** Schema of the origin kind. */
+  setOriginKindSchema,
+  /** Schema of a set's origin in ShadowSetCreated. */
+  setOriginSchema,
+  /** Schema of every event (a zod discriminated union on `type`; `.options` holds each event's schema). */
   shadowEventSchema,
-  /** Schema of ShadowSetCreated. */
-  shadowSetCreatedSchema,
   /** The three events that change volume contents. */
   type WriteEvent,
   /** The name of a write event type. */
@@ -225,8 +191,6 @@ export {
   writeEvent,
   /** ZeroesWritten: a write of zeroes, logged before it reaches any member. */
   type ZeroesWritten,
-  /** Schema of ZeroesWritten. */
-  zeroesWrittenSchema,
 } from './domain/events.js';
 export {
   /** Bytes per block (512). */
@@ -278,7 +242,10 @@ export type {
   /** The set state: the decider's fold of the log (members, bitmaps, merge, sync, hosts). */
   ShadowSetState,
 } from './domain/shadow-set-state.js';
-
+export type {
+  /** A change of the log's health (appends rejected, or accepted again), on `VirtualUnit.logHealth$`. */
+  LogHealthChange,
+} from './processes/coordination/append-fault.js';
 // ---------------- engine, and time travel (processes/queries)
 export {
   /** How a copy run ended: completed, aborted, failed, or stopped (resumes at next open). */

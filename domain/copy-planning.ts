@@ -44,7 +44,8 @@ export function markedBytes(member: MemberState, geometry: Geometry): number {
 /**
  * Decide minicopy or full copy for a returning member (OpenVMS MOUNT/POLICY):
  * `minicopy` needs a usable bitmap and is refused without one; `minicopy-optional` falls back
- * to a full copy; `full` always copies everything.
+ * to a full copy; `full` always copies everything. A member owed the initial copy at creation
+ * gets a full copy whose reason says so.
  */
 export function planCopy(
   member: MemberState,
@@ -59,6 +60,8 @@ export function planCopy(
     chunks: geometry.chunks,
     bytes: volumeBytes(geometry),
   });
+  const initialFrom = member.mount?.initialCopyFrom;
+  if (initialFrom !== undefined) return full(`initial copy: ${member.id} may differ from ${initialFrom}`);
   if (policy === 'full') {
     const ignored =
       unusable === null && member.bitmap

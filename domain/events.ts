@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EventInvalidError } from './errors.js';
+import { MAX_VOLUME_BLOCKS } from './geometry.js';
 
 /**
  * The event catalogue: one zod schema per event of docs/design.md. Every event carries its `type`
@@ -50,18 +51,44 @@ export const copyKindSchema = z.enum(['mini', 'full']);
 /** A copy kind. */
 export type CopyKind = z.infer<typeof copyKindSchema>;
 
+/**
+ * Why the members of a new set may be taken to hold the same data (md's initial resync,
+ * OpenVMS's copy when a member joins):
+ * - `fresh`: every member is a new sparse image this create made: all zeroes, identical;
+ * - `assume-clean`: the operator said the members hold the same data (`--assume-clean`);
+ *   nothing was copied and nothing is known about their contents;
+ * - `copied`: the members in `copied` may differ from the first member and are owed a full
+ *   copy from it before they are valid (they start as returning members).
+ */
+export const setOriginKindSchema = z.enum(['fresh', 'assume-clean', 'copied']);
+/** A set origin kind. */
+export type SetOriginKind = z.infer<typeof setOriginKindSchema>;
+/** How a set's members came to agree; see {@link setOriginKindSchema}. */
+export const setOriginSchema = z.object({
+  kind: setOriginKindSchema,
+  /** Members this create made as new sparse images (all zeroes at position 0). */
+  created: z.array(memberId).max(6),
+  /** Members owed the initial full copy from the first member; empty unless `kind` is `copied`. */
+  copied: z.array(memberId).max(6),
+});
+/** A set's origin (see {@link setOriginSchema}). */
+export type SetOrigin = z.infer<typeof setOriginSchema>;
+
 /** The set is created with its geometry and members; always the event at position 0. */
 export const shadowSetCreatedSchema = z.object({
   type: z.literal('ShadowSetCreated'),
   v,
   setId: z.string().min(1).max(128),
   blockSize: z.literal(512),
-  blocks: count.max(2 ** 37),
+  // Not `count`: a volume is far more than the 2^31 blocks one write may cover.
+  blocks: z.number().int().min(1).max(MAX_VOLUME_BLOCKS),
   chunkBlocks: count.max(2 ** 24),
   members: z
     .array(z.object({ id: memberId, path: z.string().min(1).max(4096) }))
     .min(2)
     .max(6),
+  /** Absent in logs written before it existed: the members were then all taken as valid. */
+  origin: setOriginSchema.optional(),
 });
 /** An application write of `count` blocks at `lbn`, logged before it reaches any member. */
 export const blocksWrittenSchema = z.object({ type: z.literal('BlocksWritten'), v, lbn, count });
@@ -192,6 +219,46 @@ export const hostAcknowledgedSchema = z.object({
   step: acknowledgementSchema,
 });
 
+/** A checkpoint name: what `qemu:dirty-bitmap:<name>` offers over NBD. */
+export const checkpointNameSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
+/**
+ * An operator named a point of the log (`shadowlog checkpoint`): the chunks written after
+ * `position` are the checkpoint's dirty bitmap, computed from the log, never lost to a crash.
+ */
+export const checkpointCreatedSchema = z.object({
+  type: z.literal('CheckpointCreated'),
+  v,
+  name: checkpointNameSchema,
+  /** The last event before the checkpoint: every write after it is "since the checkpoint". */
+  position,
+});
+/** An operator deleted a checkpoint; its name may be used again. */
+export const checkpointDeletedSchema = z.object({
+  type: z.literal('CheckpointDeleted'),
+  v,
+  name: checkpointNameSchema,
+});
+
+/**
+ * A mount the set refused (policy `minicopy` without a usable bitmap, a member changed while
+ * away, merging, not away): logged so every mount decision is in the log. It changes no state.
+ */
+export const mountRefusedSchema = z.object({
+  type: z.literal('MountRefused'),
+  v,
+  member: memberId,
+  policy: mountPolicySchema,
+  reason: z.string().min(1).max(1000),
+});
+/** A dismount the set refused (last valid member, merging, a copy source): logged, changes no state. */
+export const dismountRefusedSchema = z.object({
+  type: z.literal('DismountRefused'),
+  v,
+  member: memberId,
+  policy: dismountPolicySchema,
+  reason: z.string().min(1).max(1000),
+});
+
 /** Every event of a shadow set stream. */
 export const shadowEventSchema = z.discriminatedUnion('type', [
   shadowSetCreatedSchema,
@@ -214,6 +281,10 @@ export const shadowEventSchema = z.discriminatedUnion('type', [
   memberDismountRequestedSchema,
   copyFinishingSchema,
   hostAcknowledgedSchema,
+  checkpointCreatedSchema,
+  checkpointDeletedSchema,
+  mountRefusedSchema,
+  dismountRefusedSchema,
 ]);
 
 /** Any event of a shadow set stream. */

@@ -1,4 +1,4 @@
-import { assert, CommandRejectedError } from './errors.js';
+import { assert, NotFoundError } from './errors.js';
 import type { ShadowEvent } from './events.js';
 import type { MemberState, ShadowSetState } from './shadow-set-state.js';
 
@@ -20,12 +20,12 @@ export function eventMember(state: ShadowSetState, id: string, event: ShadowEven
   return found;
 }
 
-/** The member named by id or path, or a CommandRejectedError listing the members. */
+/** The member named by id or path, or a NotFoundError (exit 3) listing the members. */
 export function resolveMember(state: ShadowSetState, name: string): MemberState {
   const found = state.members.find((m) => m.id === name) ?? state.members.find((m) => m.path === name);
   if (found === undefined) {
     const known = state.members.map((m) => `${m.id} (${m.path})`).join(', ');
-    throw new CommandRejectedError(`member '${name}' is not in shadow set ${state.setId}; members: ${known}`);
+    throw new NotFoundError(`member '${name}' is not in shadow set ${state.setId}; members: ${known}`);
   }
   return found;
 }

@@ -12,7 +12,11 @@ import type { ShadowSetState } from './shadow-set-state.js';
  * which every write is on every valid member.
  */
 
-/** ShadowSetCreated: the set, its geometry and its members, all valid. */
+/**
+ * ShadowSetCreated: the set, its geometry and its members, all valid except those owed the
+ * initial copy: they start as returning members asking for a full copy from the first member,
+ * so the normal copy machinery (and recovery at open) runs it.
+ */
 export function foldSetCreated(
   state: ShadowSetState,
   event: ShadowSetCreated,
@@ -22,18 +26,32 @@ export function foldSetCreated(
   state.setId = event.setId;
   state.geometry = makeGeometry(event.blocks, event.chunkBlocks);
   state.createdAt = recorded.recordedAt;
-  state.members = event.members.map((m) => ({
-    id: m.id,
-    path: m.path,
-    status: 'valid',
-    statusPosition: 0,
-    away: null,
-    bitmap: null,
-    noBitmapReason: null,
-    mount: null,
-    copy: null,
-    leaving: null,
-  }));
+  const origin = event.origin ?? null;
+  state.origin =
+    origin === null ? null : { ...origin, created: [...origin.created], copied: [...origin.copied] };
+  const first = event.members[0]!.id;
+  const copied = new Set(origin?.copied ?? []);
+  assert(!copied.has(first), `ShadowSetCreated: the first member ${first} cannot get the initial copy`);
+  for (const id of copied)
+    assert(
+      event.members.some((m) => m.id === id),
+      `ShadowSetCreated: initial copy to ${id}, not a member`,
+    );
+  state.members = event.members.map((m) => {
+    const owed = copied.has(m.id);
+    return {
+      id: m.id,
+      path: m.path,
+      status: owed ? 'returning' : 'valid',
+      statusPosition: 0,
+      away: null,
+      bitmap: null,
+      noBitmapReason: owed ? `no bitmap: the initial copy from ${first} has not completed` : null,
+      mount: owed ? { position: 0, policy: 'full', fingerprint: null, initialCopyFrom: first } : null,
+      copy: null,
+      leaving: null,
+    };
+  });
 }
 
 /**

@@ -23,7 +23,40 @@ export type ShadowCommand =
   | LeaveHost
   | RequestDismount
   | Acknowledge
-  | FinishCopy;
+  | FinishCopy
+  | CreateCheckpoint
+  | DeleteCheckpoint
+  | RecordRefusal;
+
+/** Log that a mount or dismount was refused, with the reason the decider gave. */
+export interface RecordRefusal {
+  /** Discriminator of {@link ShadowCommand}. */
+  readonly type: 'RecordRefusal';
+  /** What was refused. */
+  readonly refused: 'mount' | 'dismount';
+  /** Member id or path. */
+  readonly member: string;
+  /** The policy asked for (a mount policy for a mount, a dismount policy for a dismount). */
+  readonly policy: MountPolicy | DismountPolicy;
+  /** The refusal's message. */
+  readonly reason: string;
+}
+
+/** CHECKPOINT name: name the current end of the log (`shadowlog checkpoint`). */
+export interface CreateCheckpoint {
+  /** Discriminator of {@link ShadowCommand}. */
+  readonly type: 'CreateCheckpoint';
+  /** The checkpoint's name (`[A-Za-z0-9._-]{1,64}`, not a member id, not `since-…`). */
+  readonly name: string;
+}
+
+/** Delete a checkpoint by name. */
+export interface DeleteCheckpoint {
+  /** Discriminator of {@link ShadowCommand}. */
+  readonly type: 'DeleteCheckpoint';
+  /** The checkpoint's name. */
+  readonly name: string;
+}
 
 /** Create a shadow set of 2–6 members of equal size. */
 export interface CreateSet {
@@ -39,6 +72,20 @@ export interface CreateSet {
   readonly memberPaths: readonly string[];
   /** Size in bytes each member was found to have, in the same order; all must equal the volume size. */
   readonly memberSizesBytes: readonly number[];
+  /**
+   * What storage each member is, in the same order, in words (`file on device 2049, inode 12`,
+   * `block device 8:32`): two members with the same identity are one file or device reached by
+   * two paths (a hard link, a symlink) and are refused. Omitted: not checked.
+   */
+  readonly memberIdentities?: readonly string[];
+  /**
+   * Per member, in the same order: true when this create made it as a new sparse image (all
+   * zeroes). Given, the event records the set's origin and members that may differ from the
+   * first get the initial copy; omitted, no origin is recorded and every member starts valid.
+   */
+  readonly createdFresh?: readonly boolean[];
+  /** The operator asserts the members already hold the same data (`--assume-clean`): no initial copy. */
+  readonly assumeClean?: boolean;
 }
 
 /** An application write, trim or write-zeroes. */

@@ -1,3 +1,4 @@
+import { decideCreateCheckpoint, decideDeleteCheckpoint } from './checkpoint-decider.js';
 import {
   decideAbortCopy,
   decideCompleteCopy,
@@ -7,16 +8,17 @@ import {
   decideStartMerge,
 } from './copy-decider.js';
 import { planCopy } from './copy-planning.js';
+import { decideCreate } from './create-decider.js';
 import { CommandRejectedError, InvalidArgumentError } from './errors.js';
-import { EVENT_SCHEMA_VERSION, type ShadowEvent } from './events.js';
-import { BLOCK_SIZE, checkRange, DEFAULT_CHUNK_BLOCKS, makeGeometry } from './geometry.js';
+import { dismountPolicySchema, EVENT_SCHEMA_VERSION, mountPolicySchema, type ShadowEvent } from './events.js';
+import { checkRange } from './geometry.js';
 import { resolveMember } from './member-lookup.js';
 import { checkSecondPhase, decideMultiHost } from './multi-host-decider.js';
 import type {
-  CreateSet,
   DeleteBitmap,
   DismountMember,
   FailMember,
+  RecordRefusal,
   RequestMount,
   ShadowCommand,
   SyncMembers,
@@ -28,18 +30,17 @@ import { type MemberState, type ShadowSetState, validMembers } from './shadow-se
 export { resolveMember } from './member-lookup.js';
 
 const v = EVENT_SCHEMA_VERSION;
-/** Fewest members a set may have. */
-export const MIN_MEMBERS = 2;
-/** Most members a set may have, as on OpenVMS V8.4 (up to six). */
-export const MAX_MEMBERS = 6;
+
+// The member count limits moved with the create decision; exported from here as before.
+export { MAX_MEMBERS, MIN_MEMBERS } from './create-decider.js';
 
 /**
  * The shadow set decider: turn a command into the events that record it, or refuse it with
  * a CommandRejectedError naming the reason and the fix. Pure: it reads `state` and never
  * changes it; the caller appends the events and folds them with `evolve`.
  *
- * Membership decisions are in this file; copies and merges in `copy-decider.ts`; the
- * multi-host protocols in `multi-host-decider.ts`.
+ * Membership decisions are in this file; creating the set in `create-decider.ts`; copies and
+ * merges in `copy-decider.ts`; the multi-host protocols in `multi-host-decider.ts`.
  */
 export function decide(command: ShadowCommand, state: ShadowSetState): ShadowEvent[] {
   if (command.type === 'CreateSet') return decideCreate(command, state);
@@ -81,6 +82,12 @@ export function decide(command: ShadowCommand, state: ShadowSetState): ShadowEve
       return decideStartMerge(command, state);
     case 'CompleteMerge':
       return decideCompleteMerge(command, state);
+    case 'CreateCheckpoint':
+      return decideCreateCheckpoint(command, state);
+    case 'DeleteCheckpoint':
+      return decideDeleteCheckpoint(command, state);
+    case 'RecordRefusal':
+      return decideRefusal(command, state);
   }
 }
 
@@ -160,6 +167,18 @@ function decideDeleteBitmap(command: DeleteBitmap, state: ShadowSetState): Shado
   return [{ type: 'BitmapDeleted', v, member: m.id }];
 }
 
+/** A refusal is recorded as it was given, clipped to what the event holds. */
+function decideRefusal(command: RecordRefusal, state: ShadowSetState): ShadowEvent[] {
+  const m = resolveMember(state, command.member);
+  const reason = command.reason.slice(0, 1000) || 'refused';
+  if (command.refused === 'mount') {
+    const policy = mountPolicySchema.parse(command.policy);
+    return [{ type: 'MountRefused', v, member: m.id, policy, reason }];
+  }
+  const policy = dismountPolicySchema.parse(command.policy);
+  return [{ type: 'DismountRefused', v, member: m.id, policy, reason }];
+}
+
 /** A sync point at or below the last one decides nothing: the sync point only moves forward. */
 function decideSync(command: SyncMembers, state: ShadowSetState): ShadowEvent[] {
   if (!Number.isSafeInteger(command.position) || command.position < 0 || command.position > state.position) {
@@ -195,47 +214,4 @@ function checkDismountable(state: ShadowSetState, m: MemberState, policy: 'minic
   if (state.merge?.source === m.id) {
     throw new CommandRejectedError(`dismount of ${m.id} refused: it is the source of the merge in progress`);
   }
-}
-
-function decideCreate(command: CreateSet, state: ShadowSetState): ShadowEvent[] {
-  if (state.geometry !== null) throw new CommandRejectedError(`shadow set ${state.setId} exists already`);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(command.setId)) {
-    throw new InvalidArgumentError(
-      `set name '${command.setId}' is invalid: use letters, digits, '.', '_' and '-' (up to 128), starting with a letter or digit`,
-    );
-  }
-  const paths = command.memberPaths;
-  if (paths.length < MIN_MEMBERS || paths.length > MAX_MEMBERS) {
-    throw new InvalidArgumentError(
-      `a shadow set has ${MIN_MEMBERS} to ${MAX_MEMBERS} members; ${paths.length} given`,
-    );
-  }
-  if (new Set(paths).size !== paths.length) {
-    throw new InvalidArgumentError(
-      'the same member path is given twice; each member must be a different file or device',
-    );
-  }
-  const geometry = makeGeometry(command.blocks, command.chunkBlocks ?? DEFAULT_CHUNK_BLOCKS);
-  const expectedBytes = geometry.blocks * BLOCK_SIZE;
-  if (command.memberSizesBytes.length !== paths.length) {
-    throw new InvalidArgumentError('a size must be given for every member');
-  }
-  command.memberSizesBytes.forEach((size, i) => {
-    if (size !== expectedBytes) {
-      throw new InvalidArgumentError(
-        `member ${paths[i]} is ${size} bytes but the set is ${expectedBytes} bytes; every member must have the set's size`,
-      );
-    }
-  });
-  return [
-    {
-      type: 'ShadowSetCreated',
-      v,
-      setId: command.setId,
-      blockSize: 512,
-      blocks: geometry.blocks,
-      chunkBlocks: geometry.chunkBlocks,
-      members: paths.map((path, i) => ({ id: `m${i + 1}`, path })),
-    },
-  ];
 }

@@ -1,3 +1,4 @@
+import { type CheckpointState, foldCheckpoint } from './checkpoint-fold.js';
 import type { ChunkBitmap } from './chunk-bitmap.js';
 import {
   foldCopyAborted,
@@ -14,6 +15,7 @@ import type {
   Fingerprint,
   MountPolicy,
   RecordedEvent,
+  SetOrigin,
   ShadowEvent,
 } from './events.js';
 import { chunkOf, type Geometry } from './geometry.js';
@@ -60,6 +62,11 @@ export interface ShadowSetState {
   geometry: Geometry | null;
   /** Position and time of ShadowSetCreated. */
   createdAt: number;
+  /**
+   * How the members came to agree at creation (fresh images, assumed clean, or an initial
+   * copy from the first member); null for a log written before origins were recorded.
+   */
+  origin: SetOrigin | null;
   /** Members in `--member` order. */
   members: MemberState[];
   /** The merge in progress, if any. */
@@ -75,6 +82,8 @@ export interface ShadowSetState {
    * running). Derived from `members`; kept as an array so the write fold is a plain loop.
    */
   marking: ChunkBitmap[];
+  /** Named points of the log, in creation order (`shadowlog checkpoint`). */
+  checkpoints: CheckpointState[];
 }
 
 /** One member of the set. */
@@ -156,6 +165,11 @@ export interface MountState {
   readonly policy: MountPolicy;
   /** The member as found on return. */
   readonly fingerprint: Fingerprint | null;
+  /**
+   * Set for a member that was never in sync: ShadowSetCreated owes it a full copy from this
+   * member (the first), because it may hold other data. Absent for an operator's mount.
+   */
+  readonly initialCopyFrom?: string;
 }
 
 /** A copy to a returning member. */
@@ -208,12 +222,14 @@ export function initialState(): ShadowSetState {
     setId: '',
     geometry: null,
     createdAt: 0,
+    origin: null,
     members: [],
     merge: null,
     synced: null,
     writeEvents: 0,
     hosts: [],
     marking: [],
+    checkpoints: [],
   };
 }
 
@@ -335,6 +351,13 @@ function evolveControl(state: ShadowSetState, event: ShadowEvent, recorded: Reco
     case 'HostAcknowledged':
       foldHostAcknowledged(state, event, position);
       break;
+    case 'CheckpointCreated':
+    case 'CheckpointDeleted':
+      foldCheckpoint(state, event, recorded);
+      break;
+    case 'MountRefused':
+    case 'DismountRefused':
+      break;
     default:
       assert(false, `unexpected event ${event.type} at position ${position}`);
   }
@@ -361,10 +384,14 @@ export function cloneState(state: ShadowSetState): ShadowSetState {
   const copy: ShadowSetState = {
     ...state,
     members,
+    origin: state.origin
+      ? { ...state.origin, created: [...state.origin.created], copied: [...state.origin.copied] }
+      : null,
     merge: state.merge ? { ...state.merge } : null,
     synced: state.synced ? { ...state.synced } : null,
     hosts: [...state.hosts],
     marking: [],
+    checkpoints: [...state.checkpoints],
   };
   refreshMarking(copy);
   return copy;

@@ -100,6 +100,11 @@ function running(journal: CopyJournal, member: string): CopyRecord {
 export function evolveCopyJournal(journal: CopyJournal, recorded: RecordedEvent): CopyJournal {
   const event = recorded.event;
   switch (event.type) {
+    case 'ShadowSetCreated':
+      // Members owed the initial copy ask for a full copy at position 0, as a mount would.
+      for (const member of event.origin?.copied ?? [])
+        journal.pendingMounts[member] = { position: recorded.position, policy: 'full' };
+      break;
     case 'MemberMountRequested':
       journal.pendingMounts[event.member] = { position: recorded.position, policy: event.policy };
       break;

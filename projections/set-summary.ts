@@ -1,3 +1,4 @@
+import type { SetOrigin } from '../domain/events.js';
 import { memberStates } from './member-states.js';
 import type { MinimergeBitmap } from './minimerge-bitmap.js';
 import type { ProjectedState } from './projected-state.js';
@@ -41,6 +42,8 @@ export interface SetSummary {
   readonly merge: { source: string; chunks: number; sincePosition: number } | null;
   /** The last MembersSynced position. */
   readonly syncedPosition: number | null;
+  /** How the members came to agree at creation; null for a log written before origins were recorded. */
+  readonly origin: SetOrigin | null;
 }
 
 function iso(ms: number): string | null {
@@ -96,5 +99,6 @@ export function summarise(state: ProjectedState, minimerge?: MinimergeBitmap, mi
       ? { source: set.merge.source, chunks: set.merge.chunks, sincePosition: set.merge.position }
       : null,
     syncedPosition: set.synced?.position ?? null,
+    origin: set.origin,
   };
 }

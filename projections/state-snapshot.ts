@@ -89,7 +89,14 @@ export function decodeProjectedState(bytes: Uint8Array): ProjectedState {
       }
       return { ...rest, bitmap };
     });
-    const set: ShadowSetState = { ...parsed.set, members, marking: [] };
+    // Snapshots written before origins (or checkpoints) were recorded have none.
+    const set: ShadowSetState = {
+      ...parsed.set,
+      origin: parsed.set.origin ?? null,
+      checkpoints: parsed.set.checkpoints ?? [],
+      members,
+      marking: [],
+    };
     // The same rule as the fold: a leaving member past its cut marks its bitmap too.
     refreshMarking(set);
     return { set, journal: parsed.journal };

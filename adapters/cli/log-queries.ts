@@ -1,20 +1,11 @@
-import { NotFoundError } from '../../domain/errors.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
-import { positionAtTime } from '../../processes/queries/position-at-time.js';
 import { MinimergeBitmap } from '../../projections/minimerge-bitmap.js';
 import type { ProjectedState } from '../../projections/projected-state.js';
-import type { PointArgument } from './size-argument.js';
+import { type PointArgument, resolveAt } from './point-argument.js';
 
-/** Resolve a position-or-time argument to a position of the log. */
+/** Resolve a position-or-time argument to a position of the log (see point-argument.ts). */
 export async function resolvePoint(store: EventStore, point: PointArgument, name: string): Promise<number> {
-  if ('position' in point) return point.position;
-  const position = await positionAtTime(store, point.timeMs);
-  if (position < 0) {
-    throw new NotFoundError(
-      `${name} ${new Date(point.timeMs).toISOString()} is before the first event of the log`,
-    );
-  }
-  return position;
+  return resolveAt(store, point, name);
 }
 
 /** The minimerge bitmap as of `state`: chunks written after the last MembersSynced. */
@@ -34,4 +25,23 @@ export async function minimergeAt(
     }
   }
   return { bitmap, time };
+}
+
+/** The recorded times (ISO) of a window's ends, null where the window is empty there. */
+export async function windowTimes(
+  store: EventStore,
+  window: { readonly fromPosition: number; readonly toPosition: number },
+): Promise<{ fromTime: string | null; toTime: string | null }> {
+  return {
+    fromTime: await isoTimeAt(store, window.fromPosition),
+    toTime: window.toPosition < 0 ? null : await isoTimeAt(store, window.toPosition),
+  };
+}
+
+async function isoTimeAt(store: EventStore, position: number): Promise<string | null> {
+  for await (const batch of store.read(position, position + 1, { batchSize: 1 })) {
+    const first = batch[0];
+    if (first) return new Date(first.recordedAt).toISOString();
+  }
+  return null;
 }

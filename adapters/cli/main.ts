@@ -1,13 +1,20 @@
 import { Command, CommanderError } from 'commander';
 import { ShadowlogError } from '../../domain/errors.js';
 import { registerBench } from './commands/bench.js';
+import { registerCheckpoint } from './commands/checkpoint.js';
 import { registerCreate } from './commands/create.js';
 import { registerDemo } from './commands/demo.js';
+import { registerEvents } from './commands/events.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerList } from './commands/list.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerHostLeft, registerMembership } from './commands/membership.js';
 import { registerServe } from './commands/serve.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { packageVersion } from './package-version.js';
+
+/** What follows a usage error: one pointer, not the whole help. */
+const SEE_HELP = "see 'shadowlog --help' (or 'shadowlog <command> --help')";
 
 /** Build the command tree. Exported for tests. */
 export function buildProgram(): Command {
@@ -26,18 +33,22 @@ export function buildProgram(): Command {
       "this host's name when several hosts serve the set through one KurrentDB stream (needs --store)",
     )
     .option('--debug', 'print stack traces on errors')
-    .showHelpAfterError()
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
+    .showHelpAfterError(SEE_HELP)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   registerCreate(program);
   registerServe(program);
   registerMembership(program);
   registerHostLeft(program);
+  registerCheckpoint(program);
   registerInspect(program);
+  registerEvents(program);
+  registerList(program);
   registerMaintenance(program);
   registerDemo(program);
   registerBench(program);
-  for (const command of program.commands) command.exitOverride();
+  for (const command of program.commands) command.exitOverride().showHelpAfterError(SEE_HELP);
   return program;
 }
 
@@ -45,21 +56,35 @@ export function buildProgram(): Command {
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   const debug = argv.includes('--debug');
+  const json = argv.includes('--json');
   try {
     await program.parseAsync(argv as string[]);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version exit with 0; commander already printed the message.
-      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      // Help and version exit with 0; commander already printed the message and SEE_HELP.
+      if (error.exitCode === 0) return EXIT.ok;
+      if (json) printJsonError('USAGE', error.message.replace(/^error: /, ''), EXIT.usage);
+      return EXIT.usage;
     }
     if (error instanceof ShadowlogError) {
       process.stderr.write(`shadowlog: ${error.message}\n`);
       if (debug) process.stderr.write(`${error.stack}\n`);
-      return exitCodeFor(error.code);
+      const exitCode = exitCodeFor(error.code);
+      if (json) printJsonError(error.code, error.message, exitCode);
+      return exitCode;
     }
     process.stderr.write(`shadowlog: internal error: ${(error as Error).message}\n`);
     if (debug) process.stderr.write(`${(error as Error).stack}\n`);
+    if (json) printJsonError('INTERNAL', (error as Error).message, EXIT.internal);
     return EXIT.internal;
   }
+}
+
+/**
+ * Under --json a script reads stdout only: the error is a document there too (the stderr line
+ * stays for a human watching). Shape documented in README ("Errors under --json").
+ */
+function printJsonError(code: string, message: string, exitCode: number): void {
+  process.stdout.write(`${JSON.stringify({ error: { code, message, exitCode } })}\n`);
 }

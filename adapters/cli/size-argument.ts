@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../../domain/errors.js';
+import { BLOCK_SIZE, MAX_VOLUME_BLOCKS } from '../../domain/geometry.js';
 
 const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 
@@ -14,6 +15,18 @@ export function parseSize(text: string): number {
   if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % 512 !== 0) {
     throw new InvalidArgumentError(
       `size '${text}' is ${bytes} bytes: it must be a positive multiple of 512 bytes`,
+    );
+  }
+  return bytes;
+}
+
+/** Parse `create --size`: a size (see {@link parseSize}) no larger than the engine's volume limit. */
+export function parseVolumeSize(text: string): number {
+  const bytes = parseSize(text);
+  const maxBytes = MAX_VOLUME_BLOCKS * BLOCK_SIZE;
+  if (bytes > maxBytes) {
+    throw new InvalidArgumentError(
+      `size '${text}' is ${bytes} bytes, more than the largest volume a shadow set supports: ${maxBytes / 2 ** 40}T (${maxBytes} bytes, ${MAX_VOLUME_BLOCKS} blocks)`,
     );
   }
   return bytes;
@@ -36,19 +49,4 @@ export function parseLbnRange(text: string): { start: number; end: number } {
     );
   }
   return { start: Number(match[1]), end: Number(match[2]) };
-}
-
-/** A position or time reference (`--at`, `--from`, `--to`, `--until`). */
-export type PointArgument = { readonly position: number } | { readonly timeMs: number };
-
-/** Parse a position (a whole number) or an ISO-8601 time. */
-export function parsePoint(name: string, text: string): PointArgument {
-  if (/^\d+$/.test(text.trim())) return { position: Number(text) };
-  const timeMs = Date.parse(text);
-  if (Number.isNaN(timeMs)) {
-    throw new InvalidArgumentError(
-      `${name} '${text}' is neither a position nor an ISO time: give e.g. 1042 or 2026-11-24T16:00:00Z`,
-    );
-  }
-  return { timeMs };
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, LogLockedError } from '../../domain/errors.js';
+import { InvalidArgumentError, IoError, LogLockedError, ShadowlogError } from '../../domain/errors.js';
 import type { VirtualUnit } from '../../processes/virtual-unit.js';
 import { type ControlServer, startControlServer } from '../http/control-server.js';
 import { isLoopbackHost } from '../nbd/nbd-server.js';
@@ -25,9 +25,22 @@ export interface ServeSetOptions {
   readonly allowRemote: boolean;
   /** Engine options. */
   readonly tuning: EngineTuning;
+  /** NBD connection limits; the NBD server's defaults when omitted. */
+  readonly nbdLimits?: NbdLimits;
   /** Operator notes: NBD server events and recovery warnings. */
   readonly log: (line: string) => void;
 }
+
+/** Connection limits of the NBD server (`serve --max-connections`, `--idle-timeout`). */
+export interface NbdLimits {
+  /** Most connections at once; at the cap the connection idle the longest is closed (default 256). */
+  readonly maxConnections?: number;
+  /** A connection with nothing in flight is closed after this long idle, after the handshake (default 10 min; 0: never). */
+  readonly idleTimeoutMs?: number;
+}
+
+/** The NBD server's graceful close waits this long for in-flight requests: a stop is bounded. */
+const NBD_STOP_MS = 5_000;
 
 /** A set being served, as {@link serveSet} hands it to its caller. */
 export interface ServedSet {
@@ -60,13 +73,52 @@ export async function serveSet(
     throw new LogLockedError(
       `shadow set '${paths.set}' is already served by pid ${running.info.pid} (${running.info.http})`,
     );
-  await withEngine(
-    paths,
-    home,
-    (unit) => serveUnit(unit, paths, options, whileServing),
-    options.log,
-    options.tuning,
+  let stopping = false;
+  try {
+    await withEngine(
+      paths,
+      home,
+      (unit) =>
+        serveUnit(unit, paths, options, async (served) => {
+          await whileServing(served);
+          stopping = true;
+        }),
+      options.log,
+      options.tuning,
+    );
+  } catch (error) {
+    throw stopping ? stopFailure(error) : error;
+  }
+}
+
+/** A stop that could not record its last MembersSynced: one line, what it means and what happens next. */
+function stopFailure(error: unknown): unknown {
+  if (!(error instanceof IoError)) return error;
+  return new IoError(
+    `stopped without recording MembersSynced: ${error.message}. The members are flushed; the next serve runs a crash merge over the writes since the last sync`,
+    { cause: error },
   );
+}
+
+/** An operator fault at listen (address in use, no permission) with the option that fixes it. */
+function listenFailure(error: unknown, option: '--nbd' | '--http', address: HostPort): unknown {
+  const cause = error instanceof ShadowlogError ? (error.cause ?? error) : error;
+  const code = (cause as { code?: unknown } | null)?.code;
+  const text = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+  if (code === 'EADDRINUSE') {
+    return new IoError(`another program listens on ${text}; choose another ${option} address`, { cause });
+  }
+  if (code === 'EACCES') {
+    return new IoError(`no permission to listen on ${text}; choose a port above 1023 with ${option}`, {
+      cause,
+    });
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new IoError(`no local interface has the address ${text}; choose another ${option} address`, {
+      cause,
+    });
+  }
+  return error;
 }
 
 async function serveUnit(
@@ -80,11 +132,23 @@ async function serveUnit(
     port: options.nbd.port,
     allowNonLoopback: options.allowRemote,
     log: options.log,
+    ...options.nbdLimits,
+  }).catch((error: unknown) => {
+    throw listenFailure(error, '--nbd', options.nbd);
   });
+  // The log's faults are reported once when they start and once when they heal, not per request.
+  const health = unit.logHealth$.subscribe((change) => options.log(change.message));
   let control: ControlServer | null = null;
   try {
     const token = newControlToken();
-    control = await startControlServer({ unit, host: options.http.host, port: options.http.port, token });
+    control = await startControlServer({
+      unit,
+      host: options.http.host,
+      port: options.http.port,
+      token,
+    }).catch((error: unknown) => {
+      throw listenFailure(error, '--http', options.http);
+    });
     const served: ServedSet = {
       pid: process.pid,
       nbdAddress: nbdServer.addressText,
@@ -103,7 +167,8 @@ async function serveUnit(
     await whileServing(served);
   } finally {
     await control?.close();
-    await nbdServer.close();
+    await nbdServer.close({ timeoutMs: NBD_STOP_MS });
     await withdrawServer(paths);
+    health.unsubscribe();
   }
 }

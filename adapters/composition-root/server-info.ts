@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { z } from 'zod';
+import { publishFile } from './publish-file.js';
 import type { SetPaths } from './set-home.js';
 
 /** What a running `shadowlog serve` tells other commands, in `<home>/<set>/server.json`. */
@@ -21,10 +22,14 @@ export function newControlToken(): string {
   return randomBytes(24).toString('hex');
 }
 
-/** Write the token (readable only by the owner) and server.json. */
+/**
+ * Write the token (mode 0600: whoever reads it controls the set) and server.json. Each is
+ * written whole to a new file and renamed into place, so a file or a symlink already there is
+ * replaced, never reused or followed (see {@link publishFile}).
+ */
 export async function publishServer(paths: SetPaths, info: ServerInfo, token: string): Promise<void> {
-  await writeFile(paths.token, `${token}\n`, { mode: 0o600 });
-  await writeFile(paths.serverInfo, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o644 });
+  await publishFile(paths.token, `${token}\n`, 0o600);
+  await publishFile(paths.serverInfo, `${JSON.stringify(info, null, 2)}\n`, 0o644);
 }
 
 /** Remove server.json and the token (on shutdown). */

@@ -20,6 +20,8 @@ export const mountBody = z.object({
 });
 /** Body of `POST /api/delete-bitmap` and `POST /api/abort-copy`. */
 export const memberBody = z.object({ member: z.string().min(1) });
+/** Body of `POST /api/checkpoint` and `POST /api/delete-checkpoint`. */
+export const checkpointBody = z.object({ name: z.string().min(1).max(256) });
 /** Body of `POST /api/host-left`. */
 export const hostBody = z.object({ host: z.string().min(1) });
 

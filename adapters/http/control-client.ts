@@ -54,6 +54,16 @@ export class ControlClient {
     return this.request<EventAnswer>('POST', '/api/delete-bitmap', { member });
   }
 
+  /** Name the current end of the log as a checkpoint. */
+  createCheckpoint(name: string): Promise<EventAnswer> {
+    return this.request<EventAnswer>('POST', '/api/checkpoint', { name });
+  }
+
+  /** Delete a checkpoint. */
+  deleteCheckpoint(name: string): Promise<EventAnswer> {
+    return this.request<EventAnswer>('POST', '/api/delete-checkpoint', { name });
+  }
+
   /** Abort the copy to a member. */
   abortCopy(member: string): Promise<AbortAnswer> {
     return this.request<AbortAnswer>('POST', '/api/abort-copy', { member });

@@ -9,6 +9,7 @@ import { summarise } from '../../projections/set-summary.js';
 import {
   type AbortAnswer,
   type ControlState,
+  checkpointBody,
   dismountBody,
   type EventAnswer,
   type HostLeftAnswer,
@@ -73,6 +74,14 @@ const ROUTES: Readonly<Record<string, Route>> = {
   'POST /api/delete-bitmap': async ({ unit, req }): Promise<EventAnswer> => {
     const body = memberBody.parse(await readBody(req));
     return { event: await unit.deleteBitmap(body.member) };
+  },
+  'POST /api/checkpoint': async ({ unit, req }): Promise<EventAnswer> => {
+    const body = checkpointBody.parse(await readBody(req));
+    return { event: await unit.createCheckpoint(body.name) };
+  },
+  'POST /api/delete-checkpoint': async ({ unit, req }): Promise<EventAnswer> => {
+    const body = checkpointBody.parse(await readBody(req));
+    return { event: await unit.deleteCheckpoint(body.name) };
   },
   'POST /api/abort-copy': async ({ unit, req }): Promise<AbortAnswer> => {
     const body = memberBody.parse(await readBody(req));

@@ -4,28 +4,17 @@ import { InFlightBudget } from './in-flight-budget.js';
 import { type CommandOutcome, type ExecutionContext, executeCommand } from './nbd-command-executor.js';
 import {
   HANDSHAKE_WRITE_HIGH_WATER_BYTES,
-  MAX_BLOCK_STATUS_EXTENTS,
-  MAX_ERROR_MESSAGE_BYTES,
   MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION,
   MAX_SKIPPABLE_WRITE_BYTES,
-  MIN_BLOCK_SIZE_BYTES,
-  NBD_REPLY_FLAG_DONE,
   NbdCommand,
+  NbdErrno,
   READER_HIGH_WATER_BYTES,
   REQUEST_HEADER_BYTES,
-  REQUEST_OVERHEAD_BYTES,
 } from './nbd-constants.js';
 import { describeError } from './nbd-error-mapping.js';
 import type { NbdExport } from './nbd-export.js';
 import { type HandshakeExports, NbdHandshake, type NegotiatedSession } from './nbd-handshake.js';
 import type { NbdLog } from './nbd-log.js';
-import {
-  encodeBlockStatusChunk,
-  encodeErrorChunk,
-  encodeNoneChunk,
-  encodeOffsetDataHeader,
-  encodeSimpleReply,
-} from './nbd-reply-encoder.js';
 import {
   hasPayload,
   type NbdRequest,
@@ -34,6 +23,9 @@ import {
   type RequestRejection,
   validateRequest,
 } from './nbd-request.js';
+import { replyParts } from './reply-parts.js';
+import { costOf } from './request-cost.js';
+import type { SharedBudget } from './shared-budget.js';
 import { SocketReader } from './socket-reader.js';
 
 /** What a connection needs from its server. */
@@ -46,8 +38,12 @@ export interface ConnectionServices {
   releaseExportLock(name: string): void;
   /** Byte bound on payloads and replies in flight on this connection. */
   readonly maxInFlightBytes: number;
+  /** The server-wide byte bound every connection's requests are also admitted by. */
+  readonly sharedBudget: SharedBudget;
   /** Time allowed for option haggling. */
   readonly handshakeTimeoutMs: number;
+  /** After the handshake, a connection with nothing in flight and no traffic this long is closed (0: never). */
+  readonly idleTimeoutMs: number;
   /** Where to report. */
   readonly log: NbdLog;
 }
@@ -76,6 +72,8 @@ export class NbdConnection {
   private holdOpenForShutdown = false;
   private loopEnded: Promise<void> | undefined;
   private readonly socketClosed: Promise<void>;
+  /** When the last request arrived or the last one in flight completed (performance.now()). */
+  private lastActiveMs = performance.now();
 
   constructor(
     private readonly socket: Socket,
@@ -91,6 +89,7 @@ export class NbdConnection {
     );
     this.socketClosed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     void this.socketClosed.then(() => {
+      this.services.sharedBudget.cancel(this);
       for (const release of [...this.unflushed]) release();
     });
     this.finished = this.socketClosed.then(async () => {
@@ -109,6 +108,21 @@ export class NbdConnection {
     return this.budget.peakInFlightBytes;
   }
 
+  /** Requests admitted and not yet answered: a connection with any is never idle. */
+  get inFlightRequests(): number {
+    return this.budget.inFlightRequests;
+  }
+
+  /** Milliseconds since the last request arrived or the last one in flight completed; 0 while busy. */
+  idleForMs(nowMs: number): number {
+    return this.budget.inFlightRequests > 0 ? 0 : nowMs - this.lastActiveMs;
+  }
+
+  /** True once the socket is gone (closed, destroyed or being destroyed). */
+  get gone(): boolean {
+    return this.socket.destroyed;
+  }
+
   /** Start serving; errors are contained (logged, the socket destroyed). */
   start(): void {
     this.loopEnded = this.main().catch((error: unknown) => {
@@ -125,6 +139,7 @@ export class NbdConnection {
   async quiesce(): Promise<void> {
     this.holdOpenForShutdown = true;
     this.reader.stop();
+    this.services.sharedBudget.cancel(this);
     await this.loopEnded;
     await Promise.race([this.budget.whenIdle(), this.socketClosed]);
   }
@@ -171,6 +186,7 @@ export class NbdConnection {
     this.lockName = session.export.name;
     const lock = this.services.acquireExportLock(this.lockName);
     this.services.log('debug', `${this.label}: serving export '${session.export.name}'`);
+    this.armIdleTimeout();
     const ending = await this.transmit(session, lock);
     if (ending === 'protocol-error') {
       this.socket.destroy();
@@ -186,19 +202,7 @@ export class NbdConnection {
     session: NegotiatedSession,
     lock: RangeLock,
   ): Promise<'disconnect' | 'protocol-error'> {
-    const limits: RequestLimits = {
-      sizeBytes: session.sizeBytes,
-      readOnly: session.export.readOnly,
-      structuredReplies: session.structuredReplies,
-      blockSizeNegotiated: session.blockSizeNegotiated,
-      metaContextCount: session.metaContexts.length,
-    };
-    const context: ExecutionContext = {
-      export: session.export,
-      lock,
-      sizeBytes: session.sizeBytes,
-      metaContexts: session.metaContexts,
-    };
+    const { limits, context } = sessionTerms(session, lock);
     // Each pass consumes one request (at least 28 bytes) or ends: bounded by the client's bytes.
     for (;;) {
       let header: Buffer;
@@ -226,9 +230,13 @@ export class NbdConnection {
         }
       }
       const cost = costOf(request, rejection, session.metaContexts.length);
-      const admission = this.budget.admit(cost);
-      if (admission) await admission;
-      const release = this.releaser(cost);
+      const admission = this.admit(cost);
+      const admitted = admission === true || (await admission);
+      const release = this.releaser(cost, admitted);
+      if (!admitted) {
+        if (!(await this.refuseBusy(request, rejection, release))) return 'disconnect';
+        continue;
+      }
       if (rejection) {
         this.sendOutcome(request, { kind: 'error', ...rejection }, release);
         continue;
@@ -252,57 +260,79 @@ export class NbdConnection {
     }
   }
 
-  /** A once-only release of a request's budget charge. */
-  private releaser(cost: number): () => void {
+  /**
+   * Admit a request costing `cost` by this connection's budget, then the server's. True, or a
+   * promise of whether the server's admitted it (false: it stayed spent for the whole wait).
+   * Allocates no promise when both admit at once (the hot path).
+   */
+  private admit(cost: number): true | Promise<boolean> {
+    this.lastActiveMs = performance.now();
+    const own = this.budget.admit(cost);
+    if (own) return own.then(() => this.services.sharedBudget.admit(cost, this) ?? true);
+    return this.services.sharedBudget.admit(cost, this) ?? true;
+  }
+
+  /**
+   * The server's budget stayed spent for the whole bounded wait: answer the request with
+   * ENOMEM (its payload read and dropped) instead of allocating for it. False: the peer left.
+   */
+  private async refuseBusy(
+    request: NbdRequest,
+    rejection: RequestRejection | undefined,
+    release: () => void,
+  ): Promise<boolean> {
+    if (hasPayload(request.type) && !rejection) {
+      try {
+        await this.reader.skip(request.length);
+      } catch {
+        release();
+        return false;
+      }
+    }
+    const { maxBytes, maxWaitMs } = this.services.sharedBudget;
+    this.services.log('debug', `${this.label}: request refused, the server's in-flight budget stayed spent`);
+    this.sendOutcome(
+      request,
+      {
+        kind: 'error',
+        errno: NbdErrno.ENOMEM,
+        message: `server busy: its ${maxBytes >> 20} MiB in-flight budget stayed spent for ${maxWaitMs} ms; retry`,
+      },
+      release,
+    );
+    return true;
+  }
+
+  /** After the handshake: close the connection once it is idle for the idle timeout. */
+  private armIdleTimeout(): void {
+    const { idleTimeoutMs } = this.services;
+    if (idleTimeoutMs <= 0) return;
+    // Node re-arms the socket timer on every read and write; a request in flight with no
+    // traffic (a slow flush) fires it too, and is not idle.
+    this.socket.setTimeout(idleTimeoutMs);
+    this.socket.on('timeout', () => {
+      if (this.budget.inFlightRequests > 0 || this.holdOpenForShutdown) return;
+      this.services.log('debug', `${this.label}: idle for ${idleTimeoutMs} ms, closing`);
+      this.close();
+    });
+  }
+
+  /** A once-only release of a request's budget charge (and its share of the server's, when charged). */
+  private releaser(cost: number, shared: boolean): () => void {
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
       this.unflushed.delete(release);
       this.budget.release(cost);
+      if (shared) this.services.sharedBudget.release(cost);
+      if (this.budget.inFlightRequests === 0) this.lastActiveMs = performance.now();
     };
     return release;
   }
 
   private sendOutcome(request: NbdRequest, outcome: CommandOutcome, release: () => void): void {
-    const structured = this.session?.structuredReplies ?? false;
-    const cookie = request.cookie;
-    const parts: Buffer[] = [];
-    switch (outcome.kind) {
-      case 'error':
-        parts.push(
-          structured
-            ? encodeErrorChunk(cookie, outcome.errno, outcome.message)
-            : encodeSimpleReply(cookie, outcome.errno),
-        );
-        break;
-      case 'done':
-        // Allowed for every command but READ even with structured replies, and the cheapest.
-        parts.push(encodeSimpleReply(cookie, 0));
-        break;
-      case 'data':
-        if (!structured) {
-          parts.push(encodeSimpleReply(cookie, 0));
-          if (outcome.data.length > 0) parts.push(outcome.data);
-        } else if (outcome.data.length === 0) {
-          parts.push(encodeNoneChunk(cookie));
-        } else {
-          // The data is all in hand before the chunk starts, so no error can follow: DONE on the data chunk.
-          parts.push(
-            encodeOffsetDataHeader(cookie, NBD_REPLY_FLAG_DONE, outcome.offset, outcome.data.length),
-            outcome.data,
-          );
-        }
-        break;
-      case 'extents':
-        outcome.contexts.forEach((context, index) => {
-          const flags = index === outcome.contexts.length - 1 ? NBD_REPLY_FLAG_DONE : 0;
-          parts.push(encodeBlockStatusChunk(cookie, flags, context.contextId, context.extents));
-        });
-        if (outcome.contexts.length === 0) parts.push(encodeNoneChunk(cookie));
-        break;
-    }
-    this.writeReply(parts, release);
+    this.writeReply(replyParts(request.cookie, outcome, this.session?.structuredReplies ?? false), release);
   }
 
   /** Write one reply's parts back to back (corked: one writev), then release its charge once flushed. */
@@ -338,25 +368,24 @@ export class NbdConnection {
   }
 }
 
-/**
- * Bytes a request may hold until its reply is flushed: its payload or reply data (reads are
- * charged a block of widening at each end), block-status descriptors, a fixed overhead.
- */
-function costOf(request: NbdRequest, rejection: RequestRejection | undefined, contexts: number): number {
-  if (rejection) return REQUEST_OVERHEAD_BYTES + MAX_ERROR_MESSAGE_BYTES;
-  switch (request.type) {
-    case NbdCommand.READ:
-      return REQUEST_OVERHEAD_BYTES + request.length + 2 * MIN_BLOCK_SIZE_BYTES;
-    case NbdCommand.WRITE:
-      return REQUEST_OVERHEAD_BYTES + request.length;
-    case NbdCommand.BLOCK_STATUS: {
-      const extents = Math.min(
-        MAX_BLOCK_STATUS_EXTENTS,
-        Math.ceil(request.length / MIN_BLOCK_SIZE_BYTES) + 1,
-      );
-      return REQUEST_OVERHEAD_BYTES + contexts * (24 + 8 * extents) + MAX_ERROR_MESSAGE_BYTES;
-    }
-    default:
-      return REQUEST_OVERHEAD_BYTES + MAX_ERROR_MESSAGE_BYTES;
-  }
+/** What a request is checked against and executed with, for the session's lifetime. */
+function sessionTerms(
+  session: NegotiatedSession,
+  lock: RangeLock,
+): { limits: RequestLimits; context: ExecutionContext } {
+  return {
+    limits: {
+      sizeBytes: session.sizeBytes,
+      readOnly: session.export.readOnly,
+      structuredReplies: session.structuredReplies,
+      blockSizeNegotiated: session.blockSizeNegotiated,
+      metaContextCount: session.metaContexts.length,
+    },
+    context: {
+      export: session.export,
+      lock,
+      sizeBytes: session.sizeBytes,
+      metaContexts: session.metaContexts,
+    },
+  };
 }

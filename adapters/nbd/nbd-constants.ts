@@ -206,6 +206,15 @@ export const HANDSHAKE_WRITE_HIGH_WATER_BYTES = 1024 * 1024;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Default bound on simultaneous connections per server. */
 export const DEFAULT_MAX_CONNECTIONS = 256;
+/**
+ * Default bound on payload and reply bytes held by all connections of a server together: four
+ * connections' worth at the per-connection bound, a fraction of a small server's memory.
+ */
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
+/** Default longest wait of a request for the shared budget before it is answered ENOMEM. */
+export const DEFAULT_BUDGET_WAIT_MS = 30_000;
+/** Default idle time after which a connection with nothing in flight is closed (after the handshake). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 /** Default time a graceful close waits for in-flight requests before it destroys sockets. */
 export const DEFAULT_GRACEFUL_CLOSE_TIMEOUT_MS = 30_000;
 /** Error messages sent to clients are cut to this many bytes. */

@@ -57,6 +57,12 @@ export interface NbdExport {
    */
   metaContexts(): readonly string[];
   /**
+   * Optional: true for a context the export answers on request though {@link metaContexts}
+   * does not list it (there are too many to list: `qemu:dirty-bitmap:since-<position>`).
+   * Consulted only for exact names a client asks for, never for wildcards.
+   */
+  acceptsContext?(name: string): boolean;
+  /**
    * Extents of `context` (`base:allocation` or one of {@link metaContexts}) starting exactly at
    * `offset`; multiples of 512. The list may cover less or more than `length`; the server clips it.
    * For `base:allocation` a rejection is answered with "allocated, contents unknown" (always true).

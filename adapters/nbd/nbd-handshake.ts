@@ -365,12 +365,12 @@ export class NbdHandshake {
     const exp = this.lookup(request.exportName);
     if (!exp)
       return this.replyNone(option, NbdOptionReply.ERR_UNKNOWN, `export '${request.exportName}' not found`);
-    return { request, exp, available: this.contextsOf(exp) };
+    return { request, exp, available: this.contextsOf(exp, request.queries) };
   }
 
-  private contextsOf(exp: NbdExport): string[] {
+  private contextsOf(exp: NbdExport, queries: readonly string[]): string[] {
     try {
-      return availableContexts(exp.metaContexts());
+      return availableContexts(exp.metaContexts(), queries, (name) => exp.acceptsContext?.(name) === true);
     } catch (error) {
       this.warn(
         `export '${exp.name}': metaContexts() failed, offering base:allocation only: ${describeError(error)}`,

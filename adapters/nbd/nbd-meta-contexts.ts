@@ -19,13 +19,23 @@ function isValidContextName(name: string): boolean {
 
 /**
  * Every context an export offers: `base:allocation` first (always served by the NBD layer), then
- * the backend's extra contexts. A backend name that breaks the spec's syntax is dropped rather than
- * sent to clients; the returned list has no duplicates.
+ * the backend's extra contexts, then the names among `requested` the backend answers on request
+ * though it does not list them (`accepts`: a bitmap since any position). A name that breaks the
+ * spec's syntax is dropped rather than sent to clients; the returned list has no duplicates.
  */
-export function availableContexts(extra: readonly string[]): string[] {
+export function availableContexts(
+  extra: readonly string[],
+  requested: readonly string[] = [],
+  accepts: (name: string) => boolean = () => false,
+): string[] {
   const out = [BASE_ALLOCATION_CONTEXT];
   for (const name of extra) {
     if (isValidContextName(name) && !out.includes(name)) out.push(name);
+  }
+  // Bounded by the queries of one option (the option codec bounds their number).
+  for (const name of requested) {
+    if (isValidContextName(name) && !name.endsWith(':') && !out.includes(name) && accepts(name))
+      out.push(name);
   }
   return out;
 }

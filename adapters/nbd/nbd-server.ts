@@ -1,16 +1,21 @@
 import { type AddressInfo, BlockList, createServer, isIP, type Server, type Socket } from 'node:net';
-import { InvalidArgumentError } from '../../domain/errors.js';
+import { InvalidArgumentError, IoError } from '../../domain/errors.js';
 import { RangeLock } from '../../primitives/range-lock.js';
-import { NbdConnection } from './nbd-connection.js';
+import { ConnectionCap } from './connection-cap.js';
+import { type ConnectionServices, NbdConnection } from './nbd-connection.js';
 import {
+  DEFAULT_BUDGET_WAIT_MS,
   DEFAULT_GRACEFUL_CLOSE_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_IN_FLIGHT_BYTES,
   DEFAULT_MAX_IN_FLIGHT_BYTES_PER_CONNECTION,
 } from './nbd-constants.js';
 import { describeError } from './nbd-error-mapping.js';
 import type { NbdExport } from './nbd-export.js';
 import { type NbdLog, safeLog } from './nbd-log.js';
+import { SharedBudget } from './shared-budget.js';
 
 /** Options of {@link startNbdServer}. */
 export interface NbdServerOptions {
@@ -26,10 +31,19 @@ export interface NbdServerOptions {
   readonly allowNonLoopback?: boolean;
   /** Bound on payload and reply bytes held per connection (default 64 MiB). */
   readonly maxInFlightBytesPerConnection?: number;
-  /** Bound on simultaneous connections (default 256); extra connections are refused by closing them. */
+  /** Bound on payload and reply bytes held by all connections together (default 256 MiB). */
+  readonly maxInFlightBytes?: number;
+  /** Longest a request waits for the shared budget before it is answered ENOMEM (default 30 s). */
+  readonly budgetWaitMs?: number;
+  /**
+   * Bound on simultaneous connections (default 256). At the cap a new connection is served and
+   * the connection idle the longest is closed; it is refused only when every one is busy.
+   */
   readonly maxConnections?: number;
   /** Time a client has to finish option haggling (default 10 s). */
   readonly handshakeTimeoutMs?: number;
+  /** After the handshake, a connection with nothing in flight is closed after this long idle (default 10 min; 0: never). */
+  readonly idleTimeoutMs?: number;
   /** Where to report; silent by default. */
   readonly log?: NbdLog;
 }
@@ -61,6 +75,12 @@ export interface NbdServer {
   readonly connections: number;
   /** The most payload and reply bytes any connection has held at once: evidence of the bound. */
   readonly peakInFlightBytesPerConnection: number;
+  /** Payload and reply bytes held by all connections now (the shared budget's counter). */
+  readonly inFlightBytes: number;
+  /** The most payload and reply bytes all connections held at once: evidence of the total bound. */
+  readonly peakInFlightBytes: number;
+  /** Idle connections closed to make room at the connection cap, and new ones refused at it. */
+  readonly capped: { readonly evictions: number; readonly refusals: number };
   /** Stop the server (see {@link NbdCloseOptions}); idempotent. */
   close(options?: NbdCloseOptions): Promise<void>;
 }
@@ -112,8 +132,11 @@ class ExportLocks {
 /** The bounds a server runs with, checked. */
 interface NbdServerLimits {
   readonly maxInFlightBytes: number;
+  readonly maxTotalInFlightBytes: number;
+  readonly budgetWaitMs: number;
   readonly maxConnections: number;
   readonly handshakeTimeoutMs: number;
+  readonly idleTimeoutMs: number;
 }
 
 /** Check the address and the bounds; warn about a permitted non-loopback address. */
@@ -139,12 +162,22 @@ function checkOptions(options: NbdServerOptions, log: NbdLog): NbdServerLimits {
       options.maxInFlightBytesPerConnection,
       DEFAULT_MAX_IN_FLIGHT_BYTES_PER_CONNECTION,
     ),
+    maxTotalInFlightBytes: checkPositive(
+      'maxInFlightBytes',
+      options.maxInFlightBytes,
+      DEFAULT_MAX_IN_FLIGHT_BYTES,
+    ),
+    budgetWaitMs: checkPositive('budgetWaitMs', options.budgetWaitMs, DEFAULT_BUDGET_WAIT_MS),
     maxConnections: checkPositive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS),
     handshakeTimeoutMs: checkPositive(
       'handshakeTimeoutMs',
       options.handshakeTimeoutMs,
       DEFAULT_HANDSHAKE_TIMEOUT_MS,
     ),
+    idleTimeoutMs:
+      options.idleTimeoutMs === 0
+        ? 0
+        : checkPositive('idleTimeoutMs', options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS),
   };
 }
 
@@ -158,10 +191,46 @@ function exportLookup(options: NbdServerOptions): (name: string) => NbdExport | 
   };
 }
 
-/** Listen, rejecting with the listen error (address in use, permission). */
+/** Why a listen failed, for the operator. */
+function listenFailure(host: string, port: number, error: Error): IoError {
+  const code = (error as { code?: unknown }).code;
+  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const why =
+    code === 'EADDRINUSE'
+      ? 'another program listens there'
+      : code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : code === 'EADDRNOTAVAIL'
+          ? 'no local interface has that address'
+          : error.message;
+  return new IoError(`NBD server cannot listen on ${address}: ${why}`, { cause: error });
+}
+
+/** What every connection of one server shares: exports, their range locks, the bounds, the log. */
+function servicesOf(
+  options: NbdServerOptions,
+  limits: NbdServerLimits,
+  sharedBudget: SharedBudget,
+  log: NbdLog,
+): ConnectionServices {
+  const lookup = exportLookup(options);
+  const locks = new ExportLocks();
+  return {
+    exports: { lookup, list: () => options.listExports() },
+    acquireExportLock: (name) => locks.acquire(name),
+    releaseExportLock: (name) => locks.release(name),
+    maxInFlightBytes: limits.maxInFlightBytes,
+    sharedBudget,
+    handshakeTimeoutMs: limits.handshakeTimeoutMs,
+    idleTimeoutMs: limits.idleTimeoutMs,
+    log,
+  };
+}
+
+/** Listen, rejecting with an IoError naming the address (its cause the listen error: in use, permission). */
 function listen(server: Server, host: string, port: number): Promise<NbdServerAddress> {
   return new Promise<NbdServerAddress>((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
+    const onError = (error: Error) => reject(listenFailure(host, port, error));
     server.once('error', onError);
     server.listen({ host, port }, () => {
       server.off('error', onError);
@@ -173,37 +242,29 @@ function listen(server: Server, host: string, port: number): Promise<NbdServerAd
 
 /**
  * Start an NBD server (fixed newstyle, no TLS) serving the given exports. Rejects with an
- * InvalidArgumentError for a non-loopback host without `allowNonLoopback`, or with the listen error.
+ * InvalidArgumentError for a non-loopback host without `allowNonLoopback`, or with an IoError
+ * naming the address when it cannot listen (its `cause` the system error).
  */
 export async function startNbdServer(options: NbdServerOptions): Promise<NbdServer> {
   const log = safeLog(options.log);
   const limits = checkOptions(options, log);
-  const lookup = exportLookup(options);
-  const locks = new ExportLocks();
   const connections = new Set<NbdConnection>();
+  const shared = new SharedBudget(limits.maxTotalInFlightBytes, limits.budgetWaitMs);
+  const services = servicesOf(options, limits, shared, log);
+  const cap = new ConnectionCap(limits.maxConnections, log);
   let peakInFlightBytes = 0;
   let closing: Promise<void> | undefined;
 
+  // No `server.maxConnections`: Node would refuse at the cap, and idle connections would lock
+  // new clients out. The cap's policy is ConnectionCap's.
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true });
-  server.maxConnections = limits.maxConnections;
   server.on('connection', (socket: Socket) => {
-    if (closing) {
+    if (closing || !cap.admit(connections)) {
       socket.destroy();
       return;
     }
     const label = `nbd ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    const connection = new NbdConnection(
-      socket,
-      {
-        exports: { lookup, list: () => options.listExports() },
-        acquireExportLock: (name) => locks.acquire(name),
-        releaseExportLock: (name) => locks.release(name),
-        maxInFlightBytes: limits.maxInFlightBytes,
-        handshakeTimeoutMs: limits.handshakeTimeoutMs,
-        log,
-      },
-      label,
-    );
+    const connection = new NbdConnection(socket, services, label);
     connections.add(connection);
     void connection.finished.then(() => {
       peakInFlightBytes = Math.max(peakInFlightBytes, connection.peakInFlightBytes);
@@ -224,6 +285,15 @@ export async function startNbdServer(options: NbdServerOptions): Promise<NbdServ
       let peak = peakInFlightBytes;
       for (const connection of connections) peak = Math.max(peak, connection.peakInFlightBytes);
       return peak;
+    },
+    get inFlightBytes() {
+      return shared.inFlightBytes;
+    },
+    get peakInFlightBytes() {
+      return shared.peakInFlightBytes;
+    },
+    get capped() {
+      return { evictions: cap.evictions, refusals: cap.refusals };
     },
     close(closeOptions?: NbdCloseOptions): Promise<void> {
       closing ??= shutdown(server, [...connections], {

@@ -35,11 +35,15 @@ const valid = [
   { type: 'MemberDismountRequested', v: 1, member: 'm2', policy: 'none', host: 'a' },
   { type: 'CopyFinishing', v: 1, member: 'm2', host: 'a' },
   { type: 'HostAcknowledged', v: 1, host: 'b', member: 'm2', step: 'copy-finish' },
+  { type: 'CheckpointCreated', v: 1, name: 'b1', position: 41 },
+  { type: 'CheckpointDeleted', v: 1, name: 'b1' },
+  { type: 'MountRefused', v: 1, member: 'm2', policy: 'minicopy', reason: 'no usable bitmap' },
+  { type: 'DismountRefused', v: 1, member: 'm1', policy: 'none', reason: 'last valid member' },
 ];
 
 describe('event catalogue', () => {
   it('has one schema per event of docs/design.md and parses each', () => {
-    expect(EVENT_TYPES).toHaveLength(20);
+    expect(EVENT_TYPES).toHaveLength(24);
     expect(new Set(valid.map((e) => e.type))).toEqual(new Set(EVENT_TYPES));
     for (const event of valid) expect(parseEvent(structuredClone(event))).toEqual(event);
   });

@@ -3,6 +3,7 @@ import {
   CommandRejectedError,
   InvalidArgumentError,
   InvariantViolationError,
+  NotFoundError,
   OutOfRangeError,
 } from '../../domain/errors.js';
 import { decide, resolveMember } from '../../domain/shadow-set-decider.js';
@@ -123,8 +124,9 @@ describe('decider: dismount and bitmaps', () => {
     );
   });
 
-  it('names the members when one is unknown', () => {
+  it('names the members when one is unknown (NotFound: exit 3)', () => {
     const h = SetHarness.create(BLOCKS, 2);
+    expect(() => h.run({ type: 'DeleteBitmap', member: 'm9' })).toThrow(NotFoundError);
     expect(() => h.run({ type: 'DismountMember', member: 'm9', policy: 'none', fingerprint: null })).toThrow(
       "member 'm9' is not in shadow set DSA1; members: m1 (/dev/m1.img), m2 (/dev/m2.img)",
     );

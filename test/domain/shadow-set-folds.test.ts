@@ -27,7 +27,7 @@ import { fingerprint, SetHarness } from '../support/set-harness.js';
  * whole `evolve`, every event changes only its fold's part of the state.
  */
 
-type Fold = 'write' | 'membership' | 'copy' | 'merge' | 'hosts' | 'multi-host';
+type Fold = 'write' | 'membership' | 'copy' | 'merge' | 'hosts' | 'multi-host' | 'checkpoint' | 'refusal';
 
 const FOLD_OF: Record<ShadowEventType, Fold> = {
   ShadowSetCreated: 'membership',
@@ -50,10 +50,15 @@ const FOLD_OF: Record<ShadowEventType, Fold> = {
   MemberDismountRequested: 'multi-host',
   CopyFinishing: 'multi-host',
   HostAcknowledged: 'multi-host',
+  CheckpointCreated: 'checkpoint',
+  CheckpointDeleted: 'checkpoint',
+  MountRefused: 'refusal',
+  DismountRefused: 'refusal',
 };
 
 const host = fc.constantFrom('a', 'b', 'c');
 const member = fc.constantFrom('m1', 'm2', 'm3');
+const checkpointName = fc.constantFrom('b1', 'b2');
 
 /** The single-host commands plus the multi-host ones, so every fold gets exercised. */
 const multiHostCommandArb: fc.Arbitrary<ShadowCommand> = fc.oneof(
@@ -98,6 +103,18 @@ const multiHostCommandArb: fc.Arbitrary<ShadowCommand> = fc.oneof(
     })),
     weight: 6,
   },
+  { arbitrary: checkpointName.map((name) => ({ type: 'CreateCheckpoint' as const, name })), weight: 2 },
+  { arbitrary: checkpointName.map((name) => ({ type: 'DeleteCheckpoint' as const, name })), weight: 1 },
+  {
+    arbitrary: fc.tuple(member, fc.boolean()).map(([m, mount]) => ({
+      type: 'RecordRefusal' as const,
+      refused: mount ? ('mount' as const) : ('dismount' as const),
+      member: m,
+      policy: 'minicopy' as const,
+      reason: 'refused for the test',
+    })),
+    weight: 1,
+  },
 );
 
 const multiHostLogArb: fc.Arbitrary<RecordedEvent[]> = fc
@@ -130,6 +147,7 @@ function expectOnlyItsPart(before: ShadowSetState, after: ShadowSetState, record
   if (fold !== 'write') expect(after.writeEvents).toBe(before.writeEvents);
   if (fold !== 'hosts') expect(after.hosts).toEqual(before.hosts);
   if (fold !== 'merge') expect(after.merge).toEqual(before.merge);
+  if (fold !== 'checkpoint') expect(after.checkpoints).toEqual(before.checkpoints);
   if (recorded.event.type !== 'MembersSynced') expect(after.synced).toEqual(before.synced);
   switch (fold) {
     case 'write':
@@ -140,6 +158,8 @@ function expectOnlyItsPart(before: ShadowSetState, after: ShadowSetState, record
       });
       break;
     case 'merge':
+    case 'checkpoint':
+    case 'refusal':
       othersUnchanged(before, after, null);
       break;
     case 'hosts':

@@ -1,9 +1,13 @@
 import { formatCount } from '../../../domain/copy-planning.js';
-import { type AuditWindow, WriteAudit } from '../../../projections/write-audit.js';
+import { InvalidArgumentError } from '../../../domain/errors.js';
+import type { EventStore } from '../../../domain/ports/event-store.js';
+import { WriteAudit } from '../../../projections/write-audit.js';
 import type { CommandContext } from '../command-context.js';
+import { windowTimes } from '../log-queries.js';
 import { table } from '../output.js';
+import { parsePoint, resolveWindow } from '../point-argument.js';
 import { withReadOnlyLog } from '../read-only-log.js';
-import { parseLbnRange, parsePoint } from '../size-argument.js';
+import { parseLbnRange } from '../size-argument.js';
 
 /** Options of `shadowlog audit`. */
 interface AuditOptions {
@@ -14,20 +18,33 @@ interface AuditOptions {
 
 /** `shadowlog audit <set>`: the LBN ranges written, trimmed or zeroed in a window, merged. */
 export async function audit(ctx: CommandContext, set: string, options: AuditOptions): Promise<void> {
+  const from = options.from === undefined ? undefined : parsePoint('--from', options.from);
+  const to = options.to === undefined ? undefined : parsePoint('--to', options.to);
+  const lbn = options.lbn === undefined ? undefined : parseLbnRange(options.lbn);
   await withReadOnlyLog(ctx, ctx.paths(set), async (store) => {
-    const window = auditWindow(options);
-    const audit = new WriteAudit(window);
-    const start = window.fromPosition ?? 0;
-    const end = window.toPosition === undefined ? undefined : window.toPosition + 1;
-    for await (const batch of store.read(start, end)) for (const r of batch) audit.apply(r);
+    if (lbn) await checkLbnInVolume(store, lbn.end);
+    const resolved = await resolveWindow(store, from, to);
+    const window = { ...resolved, ...(await windowTimes(store, resolved)) };
+    const audit = new WriteAudit({
+      fromPosition: window.fromPosition,
+      toPosition: window.toPosition,
+      ...(lbn && { lbnStart: lbn.start, lbnEnd: lbn.end }),
+    });
+    if (window.toPosition >= window.fromPosition) {
+      for await (const batch of store.read(window.fromPosition, window.toPosition + 1))
+        for (const r of batch) audit.apply(r);
+    }
     const ranges = audit.result();
-    ctx.output.result({ ranges }, () => {
-      const blocks = ranges.reduce((n, r) => n + r.count, 0);
+    const blocks = ranges.reduce((n, r) => n + r.count, 0);
+    ctx.output.result({ window, ranges, blocks, writes: audit.events }, () => {
       ctx.output.line(
-        `${ranges.length} ranges, ${formatCount(blocks)} blocks changed by ${formatCount(audit.events)} events`,
+        `window: positions ${window.fromPosition}-${window.toPosition} (${window.fromTime ?? '-'} to ${window.toTime ?? '-'})${window.toPosition < window.fromPosition ? ': empty' : ''}`,
+      );
+      ctx.output.line(
+        `${formatCount(ranges.length)} ${ranges.length === 1 ? 'range' : 'ranges'}, ${formatCount(blocks)} blocks changed by ${formatCount(audit.events)} writes`,
       );
       for (const line of table([
-        ['lbn', 'count', 'events', 'trims', 'zeroes', 'first position', 'last position'],
+        ['lbn', 'count', 'writes', 'trims', 'zeroes', 'first position', 'last position'],
         ...ranges.map((r) => [
           `${r.lbn}-${r.lbn + r.count - 1}`,
           String(r.count),
@@ -43,14 +60,14 @@ export async function audit(ctx: CommandContext, set: string, options: AuditOpti
   });
 }
 
-function auditWindow(options: AuditOptions): AuditWindow {
-  const from = options.from === undefined ? undefined : parsePoint('--from', options.from);
-  const to = options.to === undefined ? undefined : parsePoint('--to', options.to);
-  const lbn = options.lbn === undefined ? undefined : parseLbnRange(options.lbn);
-  return Object.assign(
-    {},
-    from && ('position' in from ? { fromPosition: from.position } : { fromTime: from.timeMs }),
-    to && ('position' in to ? { toPosition: to.position } : { toTime: to.timeMs }),
-    lbn && { lbnStart: lbn.start, lbnEnd: lbn.end },
-  );
+/** `--lbn` past the end of the volume matches nothing: an operator typo, refused with exit 2. */
+async function checkLbnInVolume(store: EventStore, lastLbn: number): Promise<void> {
+  for await (const batch of store.read(0, 1)) {
+    const created = batch[0]?.event;
+    if (created?.type === 'ShadowSetCreated' && lastLbn >= created.blocks) {
+      throw new InvalidArgumentError(
+        `--lbn ends at ${lastLbn}, past the end of the volume (${created.blocks} blocks: LBN 0-${created.blocks - 1})`,
+      );
+    }
+  }
 }

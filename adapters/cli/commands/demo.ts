@@ -2,7 +2,6 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { formatCount } from '../../../domain/copy-planning.js';
 import type { VirtualUnit } from '../../../processes/virtual-unit.js';
 import { summarise } from '../../../projections/set-summary.js';
 import { createSet } from '../../composition-root/create-set.js';
@@ -10,6 +9,7 @@ import { withEngine } from '../../composition-root/open-set.js';
 import { setPaths } from '../../composition-root/set-home.js';
 import { contextOf } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
+import { countOf, formatNumber } from '../number-format.js';
 import type { Output } from '../output.js';
 import { ProgressReporter } from '../progress-reporter.js';
 
@@ -82,18 +82,24 @@ async function walkThrough(run: DemoRun): Promise<void> {
   const before = summarise(unit.state).bitmaps.find((b) => b.member === 'm3')!;
   const markedChunk = unit.state.set.members[2]!.bitmap!.chunks.nextSet(0);
   o.line(
-    `5. show --bitmap: m3 minicopy bitmap since position ${before.sincePosition}: ${formatCount(before.chunksMarked)} of ${formatCount(unit.geometry.chunks)} chunks marked (${before.percent}%), ${before.sizeBytes} bytes`,
+    `5. show --bitmap: m3 minicopy bitmap since position ${before.sincePosition}: ${formatNumber(before.chunksMarked)} of ${countOf(unit.geometry.chunks, 'chunk')} marked (${before.percent}%), ${countOf(before.sizeBytes, 'byte')}`,
   );
   await minicopyBack(run);
   const copy = unit.state.journal.copies.at(-1)!;
   o.line(
     `7. explain: ${copy.kind === 'mini' ? 'minicopy' : 'full copy'} to ${copy.member} because "${copy.reason}"; ${copy.outcome}`,
   );
-  const verifyBar = new ProgressReporter(o, '   verify', unit.geometry.chunks);
+  const verifyBar = new ProgressReporter(
+    o,
+    '   verify',
+    unit.geometry.chunks,
+    'chunks',
+    unit.geometry.chunkBlocks * unit.geometry.blockSize,
+  );
   const verified = await unit.verify((done) => verifyBar.update(done));
   verifyBar.stop();
   o.line(
-    `8. verify: members ${verified.members.join(', ')} ${verified.identical ? 'are identical' : `DIFFER in ${verified.differences.length} ranges`}`,
+    `8. verify: members ${verified.members.join(', ')} ${verified.identical ? 'are identical' : `DIFFER in ${countOf(verified.differences.length, 'range')}`}`,
   );
   const document = {
     home: run.home,
@@ -116,7 +122,13 @@ async function minicopyBack(run: DemoRun): Promise<void> {
   const handle = await unit.mount('m3', 'minicopy');
   const startEvent = await handle.started;
   const chunks = (startEvent.event as { chunks: number }).chunks;
-  const bar = new ProgressReporter(o, '   minicopy to m3', chunks);
+  const bar = new ProgressReporter(
+    o,
+    '   minicopy to m3',
+    chunks,
+    'chunks',
+    unit.geometry.chunkBlocks * unit.geometry.blockSize,
+  );
   const sub = unit.progress$.subscribe((u) => {
     if (u.kind === 'copy' && u.member === 'm3') bar.update(u.chunksDone);
   });
@@ -125,7 +137,7 @@ async function minicopyBack(run: DemoRun): Promise<void> {
   sub.unsubscribe();
   bar.stop(result.chunksCopied);
   o.line(
-    `6. mounted m3 with policy minicopy: copied ${formatCount(result.chunksCopied)} chunks (${formatCount(result.bytesCopied)} bytes of ${formatCount(SIZE_BYTES)}) in ${ms(t)} ms while 200 writes ran`,
+    `6. mounted m3 with policy minicopy: copied ${countOf(result.chunksCopied, 'chunk')} (${formatNumber(result.bytesCopied)} of ${countOf(SIZE_BYTES, 'byte')}) in ${ms(t)} ms while 200 writes ran`,
   );
 }
 

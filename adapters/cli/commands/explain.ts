@@ -1,39 +1,59 @@
 import { formatCount } from '../../../domain/copy-planning.js';
 import { resolveMember } from '../../../domain/member-lookup.js';
 import type { EventStore } from '../../../domain/ports/event-store.js';
-import { ChunkHistory } from '../../../projections/chunk-history.js';
+import { ChunkHistory, type ChunkMark } from '../../../projections/chunk-history.js';
 import type { CopyJournal } from '../../../projections/copy-journal.js';
 import { projectionsAt } from '../../composition-root/set-store.js';
 import type { CommandContext } from '../command-context.js';
+import { windowTimes } from '../log-queries.js';
+import { describeOrigin } from '../origin-text.js';
 import type { Output } from '../output.js';
+import { parsePoint, resolveWindow } from '../point-argument.js';
 import { withReadOnlyLog } from '../read-only-log.js';
 import { parseCount } from '../size-argument.js';
 
 /** One copy as `explain` reports it. */
 type ExplainedCopy = ReturnType<typeof explainedCopies>[number];
+/** One bitmap's marks of a chunk, times as ISO strings. */
+type ExplainedBitmap = Omit<ReturnType<ChunkHistory['result']>[number], 'marks'> & {
+  readonly marks: readonly (Omit<ChunkMark, 'recordedAt'> & { readonly time: string })[];
+};
 /** The writes that marked one chunk, per bitmap. */
 interface ExplainedChunk {
   readonly chunk: number;
-  readonly bitmaps: ReturnType<ChunkHistory['result']>;
+  readonly bitmaps: readonly ExplainedBitmap[];
 }
 
-/** `shadowlog explain <set> [--member M] [--chunk N]`: every copy and merge with its reason. */
-export async function explain(
-  ctx: CommandContext,
-  set: string,
-  options: { member?: string; chunk?: string },
-): Promise<void> {
+/** Options of `shadowlog explain`. */
+interface ExplainOptions {
+  readonly member?: string;
+  readonly chunk?: string;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** `shadowlog explain <set> [--member M] [--chunk N] [--from P] [--to Q]`: every copy and merge with its reason. */
+export async function explain(ctx: CommandContext, set: string, options: ExplainOptions): Promise<void> {
   const paths = ctx.paths(set);
+  const from = options.from === undefined ? undefined : parsePoint('--from', options.from);
+  const to = options.to === undefined ? undefined : parsePoint('--to', options.to);
+  const chunkNumber = options.chunk === undefined ? undefined : parseCount('--chunk', options.chunk);
   await withReadOnlyLog(ctx, paths, async (store) => {
-    const state = await projectionsAt(store, paths, null, ctx.warn);
+    const resolved = await resolveWindow(store, from, to);
+    const window = { ...resolved, ...(await windowTimes(store, resolved)) };
+    const inWindow = (position: number) => position >= window.fromPosition && position <= window.toPosition;
+    const state = await projectionsAt(store, paths, to === undefined ? null : window.toPosition, ctx.warn);
     const member = options.member === undefined ? undefined : resolveMember(state.set, options.member).id;
-    const copies = explainedCopies(state.journal, member);
+    const copies = explainedCopies(state.journal, member).filter((c) => inWindow(c.startPosition));
     const chunk =
-      options.chunk === undefined
-        ? undefined
-        : await chunkHistory(store, parseCount('--chunk', options.chunk), member);
-    const merges = member === undefined ? state.journal.merges : [];
-    ctx.output.result({ copies, merges, ...(chunk ? { chunk } : {}) }, () => {
+      chunkNumber === undefined ? undefined : await chunkHistory(store, chunkNumber, member, window);
+    const merges = member === undefined ? state.journal.merges.filter((m) => inWindow(m.startPosition)) : [];
+    const origin = state.set.origin;
+    ctx.output.result({ window, origin, copies, merges, ...(chunk ? { chunk } : {}) }, () => {
+      ctx.output.line(
+        `window: positions ${window.fromPosition}-${window.toPosition} (${window.fromTime ?? '-'} to ${window.toTime ?? '-'})${window.toPosition < window.fromPosition ? ': empty' : ''}`,
+      );
+      ctx.output.line(describeOrigin(origin));
       printCopies(ctx.output, copies, merges);
       if (chunk) printChunk(ctx.output, chunk);
     });
@@ -65,10 +85,21 @@ async function chunkHistory(
   store: EventStore,
   n: number,
   member: string | undefined,
+  window: { readonly fromPosition: number; readonly toPosition: number },
 ): Promise<ExplainedChunk> {
   const history = new ChunkHistory(n);
-  for await (const batch of store.read(0)) for (const r of batch) history.apply(r);
-  return { chunk: n, bitmaps: history.result().filter((b) => member === undefined || b.member === member) };
+  // From 0: a bitmap that marks the chunk in the window may have started before it.
+  for await (const batch of store.read(0, window.toPosition + 1)) for (const r of batch) history.apply(r);
+  const bitmaps = history
+    .result()
+    .filter((b) => member === undefined || b.member === member)
+    .map(({ marks, ...b }) => ({
+      ...b,
+      marks: marks
+        .filter((m) => m.position >= window.fromPosition)
+        .map(({ recordedAt, ...m }) => ({ ...m, time: new Date(recordedAt).toISOString() })),
+    }));
+  return { chunk: n, bitmaps };
 }
 
 function printCopies(o: Output, copies: readonly ExplainedCopy[], merges: CopyJournal['merges']): void {
@@ -98,7 +129,7 @@ function printChunk(o: Output, chunk: ExplainedChunk): void {
     );
     for (const mark of b.marks) {
       o.line(
-        `  position ${mark.position}  ${new Date(mark.recordedAt).toISOString()}  ${mark.type} LBN ${mark.lbn}-${mark.lbn + mark.count - 1}`,
+        `  position ${mark.position}  ${mark.time}  ${mark.type} LBN ${mark.lbn}-${mark.lbn + mark.count - 1}`,
       );
     }
     if (b.marksNotKept > 0) o.line(`  ... and ${b.marksNotKept} more`);

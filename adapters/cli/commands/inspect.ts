@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { contextOf } from '../command-context.js';
+import { POINT_FORMS } from '../point-argument.js';
 import { audit } from './audit.js';
 import { explain } from './explain.js';
 import { show } from './show.js';
@@ -12,16 +13,17 @@ export function registerInspect(program: Command): void {
       'members, position and geometry; --bitmap lists the bitmaps (SHOW DEVICE/BITMAP); --at travels back',
     )
     .option('--bitmap', 'list the write bitmaps and the minimerge bitmap')
-    .option('--at <position|ISO-time>', 'show the set as it was at that position or time')
-    .action((set: string, options: { bitmap?: boolean; at?: string }, command: Command) =>
+    .option('--at <point>', `show the set as it was then: ${POINT_FORMS}`)
+    .option('--watch', 'redraw as the set changes (a terminal); on a pipe one line per change; until Ctrl-C')
+    .action((set: string, options: { bitmap?: boolean; at?: string; watch?: boolean }, command: Command) =>
       show(contextOf(command), set, options),
     );
 
   program
     .command('audit <set>')
     .description('the exact LBN ranges written, trimmed or zeroed in a window, merged')
-    .option('--from <position|ISO-time>', 'start of the window (inclusive)')
-    .option('--to <position|ISO-time>', 'end of the window (inclusive)')
+    .option('--from <point>', `start of the window (inclusive): ${POINT_FORMS}`)
+    .option('--to <point>', 'end of the window (inclusive), same forms')
     .option('--lbn <START-END>', 'only these blocks')
     .action((set: string, options: { from?: string; to?: string; lbn?: string }, command: Command) =>
       audit(contextOf(command), set, options),
@@ -34,7 +36,13 @@ export function registerInspect(program: Command): void {
     )
     .option('--member <member>', 'only copies to this member (id or path)')
     .option('--chunk <n>', 'which write events marked chunk N, per bitmap')
-    .action((set: string, options: { member?: string; chunk?: string }, command: Command) =>
-      explain(contextOf(command), set, options),
+    .option('--from <point>', `only copies and merges starting at or after: ${POINT_FORMS}`)
+    .option('--to <point>', 'only copies and merges starting at or before (the set as of then)')
+    .action(
+      (
+        set: string,
+        options: { member?: string; chunk?: string; from?: string; to?: string },
+        command: Command,
+      ) => explain(contextOf(command), set, options),
     );
 }

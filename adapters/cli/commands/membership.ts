@@ -1,10 +1,26 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { choice } from '../choice-argument.js';
 import { type CommandContext, contextOf } from '../command-context.js';
+import { dismountDocument } from '../membership-document.js';
 import { throughServerOrEngine } from '../server-or-engine.js';
 import { MOUNT_POLICIES, mount } from './mount.js';
 
 const DISMOUNT_POLICIES = ['minicopy', 'none'] as const;
+/** What a member id looks like (`m1` … `m6`); anything else may be a path. */
+const MEMBER_ID = /^m[0-9]+$/;
+
+/**
+ * `<member>` is its id or its path (README); the set records absolute paths, so a path given
+ * relative to the operator's directory (`r2.img`) is made absolute against the CLI's cwd first.
+ * An id, or a name that is no file here, is passed as given (the set then says what it has).
+ */
+export function memberArgument(member: string): string {
+  if (MEMBER_ID.test(member)) return member;
+  const absolute = resolve(member);
+  return absolute !== member && existsSync(absolute) ? absolute : member;
+}
 
 /** `dismount`, `mount` and `delete-bitmap`. */
 export function registerMembership(program: Command): void {
@@ -15,7 +31,7 @@ export function registerMembership(program: Command): void {
     )
     .option('--policy <policy>', 'minicopy | none', 'minicopy')
     .action((set: string, member: string, options: { policy: string }, command: Command) =>
-      dismount(contextOf(command), set, member, options.policy),
+      dismount(contextOf(command), set, memberArgument(member), options.policy),
     );
 
   program
@@ -27,7 +43,7 @@ export function registerMembership(program: Command): void {
       mount(
         contextOf(command),
         set,
-        member,
+        memberArgument(member),
         choice('--policy', options.policy, MOUNT_POLICIES),
         options.wait,
       ),
@@ -37,7 +53,7 @@ export function registerMembership(program: Command): void {
     .command('delete-bitmap <set> <member>')
     .description("drop a dismounted member's write bitmap (DELETE/BITMAP): its next return is a full copy")
     .action((set: string, member: string, _options: unknown, command: Command) =>
-      deleteBitmap(contextOf(command), set, member),
+      deleteBitmap(contextOf(command), set, memberArgument(member)),
     );
 }
 
@@ -61,7 +77,7 @@ async function dismount(ctx: CommandContext, set: string, member: string, policy
     async (client) => (await client.dismount(member, policy)).event,
     (unit) => unit.dismount(member, policy),
   );
-  ctx.output.result({ event }, () => {
+  ctx.output.result(dismountDocument(event), () => {
     const e = event.event as { member: string };
     ctx.output.line(
       `${e.member} dismounted at position ${event.position} with policy ${policy}${policy === 'minicopy' ? ': write bitmap started' : ': no bitmap, its return will be a full copy'}`,

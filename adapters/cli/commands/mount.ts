@@ -3,6 +3,7 @@ import type { CopyResult } from '../../../processes/copy/copy-process.js';
 import type { VirtualUnit } from '../../../processes/virtual-unit.js';
 import type { ControlClient, MountPolicy } from '../../composition-root/set-control.js';
 import type { CommandContext } from '../command-context.js';
+import { mountDocument } from '../membership-document.js';
 import { ProgressReporter } from '../progress-reporter.js';
 import { throughServerOrEngine } from '../server-or-engine.js';
 
@@ -45,14 +46,14 @@ async function mountThroughServer(
   const { started } = await client.mount(member, policy);
   describeStart(ctx, started);
   if (!wait) {
-    ctx.output.result({ started, outcome: 'running' }, () =>
+    ctx.output.result(mountDocument(policy, started, { outcome: 'running' }), () =>
       ctx.output.line(
         `the copy runs in the server (pid ${client.pid}); follow it with 'shadowlog show ${set}'`,
       ),
     );
     return;
   }
-  report(ctx, started, await waitForCopy(ctx, client, started));
+  report(ctx, policy, started, await waitForCopy(ctx, client, started));
 }
 
 async function mountHere(
@@ -72,7 +73,7 @@ async function mountHere(
   const result = await handle.done;
   sub.unsubscribe();
   bar.stop(result.chunksCopied);
-  report(ctx, started, {
+  report(ctx, policy, started, {
     outcome: result.outcome,
     bytesCopied: result.bytesCopied,
     chunksCopied: result.chunksCopied,
@@ -94,9 +95,9 @@ function describeStart(ctx: CommandContext, started: RecordedEvent): void {
   );
 }
 
-function report(ctx: CommandContext, started: RecordedEvent, result: CopyOutcome): void {
+function report(ctx: CommandContext, policy: MountPolicy, started: RecordedEvent, result: CopyOutcome): void {
   const e = started.event as { member: string; kind: string; reason: string };
-  ctx.output.result({ started, ...result }, () => {
+  ctx.output.result(mountDocument(policy, started, result), () => {
     ctx.output.line(
       `${e.kind === 'mini' ? 'minicopy' : 'full copy'} to ${e.member} ${result.outcome}: ${result.chunksCopied} chunks, ${result.bytesCopied} bytes copied${result.reason ? ` (${result.reason})` : ''}`,
     );

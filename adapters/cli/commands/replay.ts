@@ -11,9 +11,9 @@ import { openLogCopy, openSetReadOnly } from '../../composition-root/set-store.j
 import type { CommandContext } from '../command-context.js';
 import { minimergeAt, resolvePoint } from '../log-queries.js';
 import { type Output, table } from '../output.js';
+import { parsePoint } from '../point-argument.js';
 import { ProgressReporter } from '../progress-reporter.js';
 import { withOpenLog } from '../read-only-log.js';
-import { parsePoint } from '../size-argument.js';
 
 /** Events per read while replaying: large, since replay reads the whole log once. */
 const REPLAY_BATCH_EVENTS = 65_536;

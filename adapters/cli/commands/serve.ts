@@ -2,7 +2,15 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../../domain/errors.js';
 import { type HostPort, serveSet } from '../../composition-root/serve-set.js';
 import { type CommandContext, contextOf } from '../command-context.js';
+import { EXIT } from '../exit-codes.js';
 import { parseCount } from '../size-argument.js';
+
+/**
+ * A stop (SIGTERM/SIGINT) ends within this bound: in-flight NBD requests get 5 s, the rest is
+ * flushing and one record. Past it (a member that does not answer), the process exits 7 and
+ * the next serve runs a crash merge.
+ */
+const STOP_BOUND_MS = 20_000;
 
 /** Options of `shadowlog serve`. */
 interface ServeOptions {
@@ -11,6 +19,8 @@ interface ServeOptions {
   readonly allowRemote?: boolean;
   readonly maxCopies: string;
   readonly copyRate?: string;
+  readonly maxConnections: string;
+  readonly idleTimeout: string;
 }
 
 /** Parse HOST:PORT. */
@@ -36,6 +46,16 @@ export function registerServe(program: Command): void {
     .option('--allow-remote', 'allow a non-loopback NBD address (the NBD protocol has no authentication)')
     .option('--max-copies <n>', 'copies running at once (OpenVMS SHADOW_MAX_COPY)', '2')
     .option('--copy-rate <MiB/s>', 'copy bandwidth limit (default unlimited)')
+    .option(
+      '--max-connections <n>',
+      'most NBD connections at once; at the cap the connection idle the longest is closed',
+      '256',
+    )
+    .option(
+      '--idle-timeout <seconds>',
+      'close an NBD connection with nothing in flight after this long idle (0: never)',
+      '600',
+    )
     .action((set: string, options: ServeOptions, command: Command) =>
       serve(contextOf(command), set, options),
     );
@@ -50,19 +70,30 @@ async function serve(ctx: CommandContext, set: string, options: ServeOptions): P
     copyRateMiBps:
       options.copyRate === undefined ? undefined : parseCount('--copy-rate', options.copyRate, 1),
   };
+  const nbdLimits = {
+    maxConnections: parseCount('--max-connections', options.maxConnections, 1),
+    idleTimeoutMs: parseCount('--idle-timeout', options.idleTimeout, 0) * 1000,
+  };
   const log = (line: string) => ctx.output.note(line);
-  await serveSet(
-    paths,
-    ctx.home,
-    { nbd, http, allowRemote: options.allowRemote === true, tuning, log },
-    async (served) => {
-      ctx.output.note(
-        `serving ${set}: NBD nbd://${served.nbdAddress}/${set}, control API http://${served.controlAddress} (pid ${served.pid})`,
-      );
-      await waitForSignal();
-      ctx.output.note('stopping: finishing in-flight requests, flushing members, recording MembersSynced');
-    },
-  );
+  // Lifted once serveSet returns; set when the stop begins.
+  const bound = { lift: (): void => undefined };
+  try {
+    await serveSet(
+      paths,
+      ctx.home,
+      { nbd, http, allowRemote: options.allowRemote === true, tuning, nbdLimits, log },
+      async (served) => {
+        ctx.output.note(
+          `serving ${set}: NBD nbd://${served.nbdAddress}/${set}, control API http://${served.controlAddress} (pid ${served.pid})`,
+        );
+        await waitForSignal();
+        ctx.output.note('stopping: finishing in-flight requests, flushing members, recording MembersSynced');
+        bound.lift = boundStop();
+      },
+    );
+  } finally {
+    bound.lift();
+  }
 }
 
 function waitForSignal(): Promise<void> {
@@ -75,4 +106,31 @@ function waitForSignal(): Promise<void> {
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+}
+
+/**
+ * From the first signal on, the stop is bounded: by STOP_BOUND_MS, or at once by a second
+ * signal. The timer keeps the process alive on purpose: a stop stuck on a promise nothing will
+ * settle would otherwise end with Node's exit code 13, which means nothing to an operator.
+ * Returns the function that lifts the bound once the stop is done.
+ */
+function boundStop(): () => void {
+  const abandon = (why: string) => {
+    process.stderr.write(
+      `shadowlog: ${why}: exiting without recording MembersSynced; the next serve runs a crash merge\n`,
+    );
+    process.exit(EXIT.io);
+  };
+  const timer = setTimeout(
+    () => abandon(`stop did not finish within ${STOP_BOUND_MS / 1000} s`),
+    STOP_BOUND_MS,
+  );
+  const again = () => abandon('second signal during the stop');
+  process.once('SIGTERM', again);
+  process.once('SIGINT', again);
+  return () => {
+    clearTimeout(timer);
+    process.off('SIGTERM', again);
+    process.off('SIGINT', again);
+  };
 }

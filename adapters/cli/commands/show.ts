@@ -1,19 +1,32 @@
 import { formatCount } from '../../../domain/copy-planning.js';
+import { InvalidArgumentError } from '../../../domain/errors.js';
 import { type SetSummary, summarise } from '../../../projections/set-summary.js';
 import { projectionsAt } from '../../composition-root/set-store.js';
 import type { CommandContext } from '../command-context.js';
 import { minimergeAt, resolvePoint } from '../log-queries.js';
+import { describeOrigin } from '../origin-text.js';
 import type { Output } from '../output.js';
 import { table } from '../output.js';
+import { parsePoint } from '../point-argument.js';
 import { withReadOnlyLog } from '../read-only-log.js';
-import { parsePoint } from '../size-argument.js';
+import { showWatch } from './show-watch.js';
 
 /** `shadowlog show <set> [--bitmap] [--at P]`: the set now or at a past point of its log. */
 export async function show(
   ctx: CommandContext,
   set: string,
-  options: { bitmap?: boolean; at?: string },
+  options: { bitmap?: boolean; at?: string; watch?: boolean },
 ): Promise<void> {
+  if (options.watch) {
+    if (options.at !== undefined)
+      throw new InvalidArgumentError('show --watch follows the set as it is now: it takes no --at');
+    await showWatch(ctx, set, (summary, copies) => {
+      printSummary(ctx.output, summary, null);
+      for (const copy of copies) ctx.output.line(`  copy to ${copy}`);
+      if (options.bitmap) printBitmaps(ctx.output, summary);
+    });
+    return;
+  }
   const paths = ctx.paths(set);
   await withReadOnlyLog(ctx, paths, async (store) => {
     const at =
@@ -36,6 +49,7 @@ function printSummary(o: Output, summary: SetSummary, at: number | null): void {
   o.line(
     `  ${formatCount(summary.blocks)} blocks of ${summary.blockSize} bytes, chunks of ${summary.chunkBlocks} blocks`,
   );
+  o.line(`  ${describeOrigin(summary.origin)}`);
   if (summary.merge)
     o.line(
       `  merging from ${summary.merge.source}: ${summary.merge.chunks} chunks (since position ${summary.merge.sincePosition})`,
@@ -57,7 +71,7 @@ function printBitmaps(o: Output, summary: SetSummary): void {
   o.line('');
   if (summary.bitmaps.length === 0) o.line('  no bitmaps');
   for (const line of table([
-    ['member', 'type', 'since position', 'since time', 'size', 'marked', 'populated', 'active'],
+    ['member', 'type', 'since position', 'since time', 'size', 'chunks marked', 'populated', 'active'],
     ...summary.bitmaps.map((b) => [
       b.member,
       b.type,

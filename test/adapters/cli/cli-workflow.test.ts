@@ -51,7 +51,7 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
     const server = await serve(home, 'DSA1');
     try {
       await run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x11 0 1M', server.uri]);
-      const dismount = await shadowlogJson<{ event: { position: number } }>([
+      const dismount = await shadowlogJson<{ position: number }>([
         ...h(),
         'dismount',
         'DSA1',
@@ -77,13 +77,13 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
         ['m3', 'valid'],
       ]);
       const bitmap = show.bitmaps.find((b) => b.type === 'minicopy');
-      expect(bitmap).toMatchObject({ member: 'm2', sincePosition: dismount.event.position, chunksMarked: 3 });
+      expect(bitmap).toMatchObject({ member: 'm2', sincePosition: dismount.position, chunksMarked: 3 });
       const audit = await shadowlogJson<{ ranges: { lbn: number; count: number; writes: number }[] }>([
         ...h(),
         'audit',
         'DSA1',
         '--from',
-        String(dismount.event.position),
+        String(dismount.position),
       ]);
       expect(audit.ranges.map((r) => [r.lbn, r.count])).toEqual([
         [2 * 127, 8],
@@ -122,7 +122,7 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
           chunksPlanned: 3,
           bytesCopied: 3 * CHUNK,
           outcome: 'completed',
-          reason: `bitmap since position ${dismount.event.position}: 3 of 259 chunks marked (1.2%)`,
+          reason: `bitmap since position ${dismount.position}: 3 of 259 chunks marked (1.2%)`,
         }),
       ]);
       const chunk = await shadowlogJson<{
@@ -143,10 +143,10 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
       'DSA1',
     ]);
     expect(replay.summary.syncedPosition).toBe(replay.summary.position - 1);
-  });
+  }, 150_000);
 
   it('without a server: dismount and mount run in the CLI, time travel shows the past, replay is deterministic', async () => {
-    const dismount = await shadowlogJson<{ event: { position: number } }>([
+    const dismount = await shadowlogJson<{ position: number }>([
       ...h(),
       'dismount',
       'DSA1',
@@ -157,8 +157,8 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
     const mounted = await shadowlog([...h(), 'mount', 'DSA1', 'm3', '--policy', 'minicopy']);
     expect(mounted.code, mounted.stderr).toBe(0);
     expect(mounted.stdout).toMatch(/minicopy to m3 completed: 0 chunks/);
-    const past = await shadowlogJson<Show>([...h(), 'show', 'DSA1', '--at', String(dismount.event.position)]);
-    expect(past.position).toBe(dismount.event.position);
+    const past = await shadowlogJson<Show>([...h(), 'show', 'DSA1', '--at', String(dismount.position)]);
+    expect(past.position).toBe(dismount.position);
     expect(past.members.find((m) => m.id === 'm3')?.state).toBe('dismounted');
     const now = await shadowlogJson<Show>([...h(), 'show', 'DSA1']);
     expect(now.members.every((m) => m.state === 'valid')).toBe(true);
@@ -171,13 +171,13 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
       'replay',
       'DSA1',
       '--until',
-      String(dismount.event.position),
+      String(dismount.position),
     ]);
-    expect(until.summary.position).toBe(dismount.event.position);
+    expect(until.summary.position).toBe(dismount.position);
     const check = await shadowlogJson<{ ok: boolean; records: number }>([...h(), 'log', 'check', 'DSA1']);
     expect(check.ok).toBe(true);
     expect(check.records).toBe(now.position + 1);
-  });
+  }, 90_000);
 
   it('verify finds a difference planted in one member', async () => {
     const file = await open(members[1]!, 'r+');
@@ -188,14 +188,25 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
     expect(JSON.parse(result.stdout)).toEqual({
       identical: false,
       members: ['m1', 'm2', 'm3'],
+      bytes: 16 * 1024 * 1024,
       differences: [{ lbn: 100, count: 2 }],
+      outliers: { m2: 2 },
+      blocksWithoutMajority: 0,
+      advice: 'to repair: shadowlog dismount DSA1 m2 && shadowlog mount DSA1 m2 --policy full',
     });
+    // The human form names the odd member and the repair, with plurals and separators.
+    const human = await shadowlog([...h(), 'verify', 'DSA1']);
+    expect(human.code).toBe(9);
+    expect(human.stdout).toContain('members m1, m2, m3 differ in 1 range:');
+    expect(human.stdout).toContain('  LBN 100-101 (2 blocks)');
+    expect(human.stdout).toContain('m2 differs from the majority in 2 blocks');
+    expect(human.stdout).toContain('shadowlog mount DSA1 m2 --policy full');
   });
 
   it('errors: one clear line, a documented exit code, no stack trace unless --debug', async () => {
     const cases: [string[], number, RegExp][] = [
       [['show', 'NOPE'], 3, /shadow set 'NOPE' not found in .*: create it with 'shadowlog create NOPE/],
-      [['dismount', 'DSA1', 'm9'], 4, /member 'm9' is not in shadow set DSA1; members: m1 \(/],
+      [['dismount', 'DSA1', 'm9'], 3, /member 'm9' is not in shadow set DSA1; members: m1 \(/],
       [
         ['create', 'X', '--size', '1M', '--member', members[0]!, '--member', join(home, 'new.img')],
         2,
@@ -208,7 +219,11 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
         2,
         /--policy 'sometimes' is invalid: use one of minicopy, none/,
       ],
-      [['show', 'DSA1', '--at', 'yesterday'], 2, /--at 'yesterday' is neither a position nor an ISO time/],
+      [
+        ['show', 'DSA1', '--at', 'yesterday'],
+        2,
+        /--at 'yesterday' is invalid: give a position \(e\.g\. 1042\), an ISO-8601 time with a zone/,
+      ],
       [['show', 'DSA1', '--at', '999999'], 2, /position 999999 is not in the log/],
       [['audit', 'DSA1', '--lbn', '9-3'], 2, /LBN range '9-3' is invalid/],
       [['frobnicate'], 2, /unknown command 'frobnicate'/],
@@ -245,7 +260,7 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
     expect(existsSync(join(home, 'k1.img'))).toBe(false);
     const debug = await shadowlog([...h(), '--debug', 'show', 'NOPE']);
     expect(debug.stderr).toMatch(/\n\s+at /);
-  });
+  }, 120_000);
 
   it('dismounting down to one member, then the last one is refused', async () => {
     await shadowlogJson([...h(), 'dismount', 'DSA1', 'm2', '--policy', 'none']);
@@ -256,7 +271,7 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
     const refused = await shadowlog([...h(), 'mount', 'DSA1', 'm2', '--policy', 'minicopy']);
     expect(refused.code).toBe(4);
     expect(refused.stderr).toMatch(/policy minicopy refused: no bitmap: dismounted with policy none/);
-    const full = await shadowlogJson<{ outcome: string; started: { event: { kind: string } } }>([
+    const full = await shadowlogJson<{ outcome: string; copy: { kind: string } }>([
       ...h(),
       'mount',
       'DSA1',
@@ -264,7 +279,7 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
       '--policy',
       'minicopy-optional',
     ]);
-    expect(full).toMatchObject({ outcome: 'completed', started: { event: { kind: 'full' } } });
+    expect(full).toMatchObject({ outcome: 'completed', copy: { kind: 'full' } });
   });
 
   it('a server that is not reachable is reported', async () => {
@@ -283,7 +298,7 @@ describe.runIf(haveTools('CLI workflow', ['qemu-io']))('operator workflow throug
     expect(result.code).toBe(7);
     expect(result.stderr).toMatch(/server of this set \(pid \d+\) is not reachable at 127.0.0.1:9/);
     await rm(join(home, 'DSA1', 'server.json'));
-  });
+  }, 90_000);
 });
 
 describe('help', () => {
