@@ -1,9 +1,16 @@
-import { access, stat } from 'node:fs/promises';
+import { access, readdir, stat } from 'node:fs/promises';
 import { InvalidArgumentError, NotFoundError } from '../../domain/errors.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
 import { currentState, stateAt } from '../../processes/queries/state-at.js';
 import type { ProjectedState } from '../../projections/projected-state.js';
-import { checkLog, type LogCheckReport, openEmbeddedStore, SnapshotStore } from '../store/embedded/index.js';
+import {
+  checkLog,
+  type LogCheckReport,
+  MANIFEST_FILE_NAME,
+  openEmbeddedStore,
+  parseSegmentFileName,
+  SnapshotStore,
+} from '../store/embedded/index.js';
 import { isKurrentDbConnectionString, openKurrentDbStore } from '../store/kurrentdb/index.js';
 import type { SetPaths } from './set-home.js';
 
@@ -57,11 +64,16 @@ export async function openSetStore(paths: SetPaths): Promise<EventStore> {
  * failure to open it reads as "not found", naming the directory.
  */
 export async function openLogCopy(dir: string): Promise<EventStore> {
-  return openEmbeddedStore(dir, { readOnly: true }).catch((error: unknown) => {
-    throw error instanceof NotFoundError
-      ? error
-      : new NotFoundError(`cannot open log ${dir}: ${(error as Error).message}`);
-  });
+  // A folder that holds no segment and no manifest is not a log (an empty folder, or the set's
+  // folder given by mistake): say so (exit 3) rather than replay nothing. A damaged log keeps
+  // its own error (LogCorruptError, exit 5).
+  const names = await readdir(dir).catch(() => null);
+  if (names === null || !names.some((n) => n === MANIFEST_FILE_NAME || parseSegmentFileName(n) !== null)) {
+    throw new NotFoundError(
+      `${dir} is not a shadowlog log folder: a log folder holds segment files (00000000000000000000.seg) and a ${MANIFEST_FILE_NAME}; give the log folder itself, e.g. <home>/<set>/log`,
+    );
+  }
+  return openEmbeddedStore(dir, { readOnly: true });
 }
 
 /** Check every record of the set's embedded log (a KurrentDB stream is its server's business). */

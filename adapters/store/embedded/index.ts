@@ -17,9 +17,11 @@ export {
   type SegmentCheck,
   type TornTailReport,
 } from './log-check.js';
+export { MANIFEST_FILE_NAME } from './log-manifest.js';
 export type { RecoveryReport } from './open-log.js';
 export { SEAL_FRAME_BYTES, WRITE_RECORD_BYTES } from './record-codec.js';
 export type { RecordVisitor } from './record-cursor.js';
+export { parseSegmentFileName } from './segment-format.js';
 export {
   DEFAULT_SNAPSHOTS_KEPT,
   type LoadedSnapshot,
