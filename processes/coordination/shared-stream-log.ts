@@ -1,8 +1,6 @@
 import type { ChunkBitmap } from '../../domain/chunk-bitmap.js';
 import { CommandRejectedError, IoError, WrongExpectedPositionError } from '../../domain/errors.js';
 import type { DismountPolicy, RecordedEvent, WriteEvent } from '../../domain/events.js';
-import type { Geometry } from '../../domain/geometry.js';
-import type { EventStore } from '../../domain/ports/event-store.js';
 import type { ShadowCommand } from '../../domain/shadow-set-commands.js';
 import { decide } from '../../domain/shadow-set-decider.js';
 import {
@@ -12,42 +10,24 @@ import {
   type MemberState,
   type ShadowSetState,
 } from '../../domain/shadow-set-state.js';
-import type { IoBarrier } from '../../primitives/io-barrier.js';
 import { Semaphore } from '../../primitives/semaphore.js';
 import { MinimergeBitmap } from '../../projections/minimerge-bitmap.js';
 import type { CopyFinishJob } from '../copy/copy-finish-job.js';
 import type { CopyResult } from '../copy/copy-process.js';
 import { type ClusterStall, finishMultiHost } from '../copy/multi-host-finish.js';
 import type { SyncPoint } from '../engine/background-sync.js';
-import type { EngineLifecycle } from '../engine/engine-lifecycle.js';
-import type { MemberDevices } from '../engine/member-devices.js';
-import type { Warnings } from '../engine/warnings.js';
 import type { MergeResult } from '../merge/crash-merge.js';
-import type { ProjectionFollower } from '../queries/projection-follower.js';
 import { waitForAcknowledgements } from './acknowledgement-wait.js';
 import type { Coordination, LogDiagnostics } from './coordination.js';
+import type { CoordinationBase } from './coordination-base.js';
 import { HostCoordinator } from './host-coordinator.js';
 import { recordedEvent, recordedEvents } from './recorded-events.js';
 
 /** Most decision attempts: each retry follows another host's append and folds it. */
 const MAX_DECISION_ATTEMPTS = 1000;
 
-/** What the shared stream's log is built from. */
-export interface SharedStreamLogParts {
-  /** Volume geometry. */
-  readonly geometry: Geometry;
-  /** The shared event stream (KurrentDB), appended to by several hosts. */
-  readonly store: EventStore;
-  /** The folded projections; every folded batch is reviewed by the host coordinator. */
-  readonly follower: ProjectionFollower;
-  /** Drained and stalled by the acknowledgements. */
-  readonly barrier: IoBarrier;
-  /** The members' devices, kept in line with the folded state. */
-  readonly devices: MemberDevices;
-  /** Open, closing or closed. */
-  readonly lifecycle: EngineLifecycle;
-  /** Where failures of the protocol are reported. */
-  readonly warnings: Warnings;
+/** What the shared stream's log is built from: the engine parts (its health sink aside: the shared stream never predicts positions, so it has no heal to report), this host and its wait bound. */
+export interface SharedStreamLogParts extends Omit<CoordinationBase, 'health'> {
   /** This host's name. */
   readonly host: string;
   /** How long to wait for every host's acknowledgement. */
