@@ -7,14 +7,16 @@ const LINE_INTERVAL_MS = 2000;
 
 /**
  * Progress of long work (copy, merge, verify, replay): a bar when stderr is a terminal,
- * plain lines at most every 2 s otherwise, nothing with --json. Always on stderr.
+ * plain lines otherwise (the first at once, then at most every 2 s, and 100%), nothing with
+ * --json. Always on stderr.
  *
  * With `bytesPerUnit` the rate is shown in MiB/s. The time left is shown only once some work
  * is done: before that any estimate is made up (cli-progress printed "NFs left").
  */
 export class ProgressReporter {
   private bar: cliProgress.SingleBar | null = null;
-  private lastLineMs = 0;
+  /** The first plain line is printed at once: a pipe sees that work started. */
+  private lastLineMs = Number.NEGATIVE_INFINITY;
   private lastPercent = -1;
   private readonly startMs = performance.now();
 
@@ -25,6 +27,11 @@ export class ProgressReporter {
     private readonly unit = 'chunks',
     /** Bytes of one unit of work (a chunk's bytes); 0: no rate shown (events, records). */
     private readonly bytesPerUnit = 0,
+    /**
+     * Units already done when this reporter starts (a bar drawn for work running elsewhere,
+     * first seen part-way): rate and time left count only the work done since.
+     */
+    private readonly firstDone = 0,
   ) {
     if (output.interactive && !output.json) {
       this.bar = new cliProgress.SingleBar(
@@ -36,7 +43,7 @@ export class ProgressReporter {
         },
         cliProgress.Presets.shades_classic,
       );
-      this.bar.start(Math.max(total, 1), 0, this.payload(0));
+      this.bar.start(Math.max(total, 1), firstDone, this.payload(firstDone));
     }
   }
 
@@ -69,11 +76,12 @@ export class ProgressReporter {
   /** The bar's fields: counts with separators, the rate and the time left once work is done. */
   private payload(done: number): { doneText: string; totalText: string; rateText: string; etaText: string } {
     const elapsedS = (performance.now() - this.startMs) / 1000;
-    const started = done > 0 && elapsedS > 0;
+    const since = done - this.firstDone;
+    const started = since > 0 && elapsedS > 0;
     const rateText =
-      this.bytesPerUnit > 0 && started ? `, ${formatMiBps((done * this.bytesPerUnit) / elapsedS)}` : '';
+      this.bytesPerUnit > 0 && started ? `, ${formatMiBps((since * this.bytesPerUnit) / elapsedS)}` : '';
     const left = this.total - done;
-    const etaText = started && left > 0 ? `, ${formatSeconds((left * elapsedS) / done)} left` : '';
+    const etaText = started && left > 0 ? `, ${formatSeconds((left * elapsedS) / since)} left` : '';
     return { doneText: formatNumber(done), totalText: formatNumber(this.total), rateText, etaText };
   }
 }

@@ -4,6 +4,7 @@ import { EXIT } from '../exit-codes.js';
 import { countOf, formatNumber } from '../number-format.js';
 import { ProgressReporter } from '../progress-reporter.js';
 import { throughServerOrEngine } from '../server-or-engine.js';
+import { withServerVerifyProgress } from '../server-verify-progress.js';
 
 /** Differing ranges listed in human output; --json has them all. */
 const MAX_RANGES_SHOWN = 20;
@@ -15,7 +16,7 @@ export async function verify(ctx: CommandContext, set: string): Promise<void> {
     ctx.paths(set),
     (client) => {
       ctx.output.note(`verifying through the server (pid ${client.pid})`);
-      return client.verify();
+      return withServerVerifyProgress(ctx.output, client, client.verify());
     },
     async (unit) => {
       const g = unit.geometry;
