@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../../domain/errors.js';
 import { BLOCK_SIZE, MAX_VOLUME_BLOCKS } from '../../domain/geometry.js';
+import { formatNumber } from './number-format.js';
 
 const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 
@@ -14,7 +15,7 @@ export function parseSize(text: string): number {
   const bytes = Number(match[1]) * UNITS[match[2]!.toUpperCase()]!;
   if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % 512 !== 0) {
     throw new InvalidArgumentError(
-      `size '${text}' is ${bytes} bytes: it must be a positive multiple of 512 bytes`,
+      `size '${text}' is ${formatNumber(bytes)} bytes: it must be a positive multiple of 512 bytes`,
     );
   }
   return bytes;
@@ -26,7 +27,7 @@ export function parseVolumeSize(text: string): number {
   const maxBytes = MAX_VOLUME_BLOCKS * BLOCK_SIZE;
   if (bytes > maxBytes) {
     throw new InvalidArgumentError(
-      `size '${text}' is ${bytes} bytes, more than the largest volume a shadow set supports: ${maxBytes / 2 ** 40}T (${maxBytes} bytes, ${MAX_VOLUME_BLOCKS} blocks)`,
+      `size '${text}' is ${formatNumber(bytes)} bytes, more than the largest volume a shadow set supports: ${maxBytes / 2 ** 40}T (${formatNumber(maxBytes)} bytes, ${formatNumber(MAX_VOLUME_BLOCKS)} blocks)`,
     );
   }
   return bytes;

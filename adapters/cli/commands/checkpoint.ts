@@ -4,6 +4,7 @@ import { assert } from '../../../domain/errors.js';
 import type { RecordedEvent } from '../../../domain/events.js';
 import { projectionsAt } from '../../composition-root/set-store.js';
 import { type CommandContext, contextOf } from '../command-context.js';
+import { isoTime } from '../number-format.js';
 import { table } from '../output.js';
 import { withReadOnlyLog } from '../read-only-log.js';
 import { throughServerOrEngine } from '../server-or-engine.js';
@@ -98,7 +99,7 @@ function toDocument(c: CheckpointState): CheckpointDocument {
     name: c.name,
     position: c.position,
     eventPosition: c.eventPosition,
-    time: new Date(c.recordedAt).toISOString(),
+    time: isoTime(c.recordedAt),
   };
 }
 

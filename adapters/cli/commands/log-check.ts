@@ -1,7 +1,7 @@
-import { formatCount } from '../../../domain/copy-planning.js';
 import { checkSetLog } from '../../composition-root/set-store.js';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
+import { countOf, formatNumber } from '../number-format.js';
 
 /** `shadowlog log check <set>`: every record's CRC; a torn tail and corruption, located. */
 export async function logCheck(ctx: CommandContext, set: string): Promise<void> {
@@ -9,16 +9,16 @@ export async function logCheck(ctx: CommandContext, set: string): Promise<void> 
   ctx.output.result(report, () => {
     const o = ctx.output;
     o.line(
-      `${report.ok ? 'ok' : 'CORRUPT'}: ${report.segments.length} segments, ${formatCount(report.records)} records, ${formatCount(report.bytes)} bytes in ${report.dir}`,
+      `${report.ok ? 'ok' : 'CORRUPT'}: ${countOf(report.segments.length, 'segment')}, ${countOf(report.records, 'record')}, ${countOf(report.bytes, 'byte')} in ${report.dir}`,
     );
     const t = report.tornTail;
     if (t) {
       o.line(
-        `torn tail in ${t.segment} at byte ${t.offset}: ${t.bytesDropped} bytes, ${t.recordsDropped} records (cut at the next open)`,
+        `torn tail in ${t.segment} at byte ${formatNumber(t.offset)}: ${countOf(t.bytesDropped, 'byte')}, ${countOf(t.recordsDropped, 'record')} (cut at the next open)`,
       );
     }
     for (const c of report.corruptions)
-      o.line(`corruption in ${c.segment} at byte ${c.offset}: ${c.message}`);
+      o.line(`corruption in ${c.segment} at byte ${formatNumber(c.offset)}: ${c.message}`);
     for (const w of report.warnings) o.line(`warning: ${w}`);
   });
   if (!report.ok) process.exitCode = EXIT.corrupt;

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { eventView } from '../../../projections/event-view.js';
 import { choice } from '../choice-argument.js';
 import { type CommandContext, contextOf } from '../command-context.js';
 import { dismountDocument } from '../membership-document.js';
+import { isoTime } from '../number-format.js';
 import { throughServerOrEngine } from '../server-or-engine.js';
 import { MOUNT_POLICIES, mount } from './mount.js';
 
@@ -92,10 +94,13 @@ async function deleteBitmap(ctx: CommandContext, set: string, member: string): P
     async (client) => (await client.deleteBitmap(member)).event,
     (unit) => unit.deleteBitmap(member),
   );
-  ctx.output.result({ event }, () =>
-    ctx.output.line(
-      `bitmap of ${(event.event as { member: string }).member} deleted at position ${event.position}`,
-    ),
+  const deleted = {
+    member: (event.event as { member: string }).member,
+    eventPosition: event.position,
+    time: isoTime(event.recordedAt),
+  };
+  ctx.output.result({ deleted }, () =>
+    ctx.output.line(`bitmap of ${deleted.member} deleted at position ${deleted.eventPosition}`),
   );
 }
 
@@ -106,7 +111,8 @@ async function hostLeft(ctx: CommandContext, set: string, host: string): Promise
     async (client) => (await client.hostLeft(host)).events,
     (unit) => unit.hostLeft(host),
   );
-  ctx.output.result({ events }, () => {
+  // The events as `events --json` shows them (ISO times, stable names), not raw records.
+  ctx.output.result({ events: events.map(eventView) }, () => {
     if (events.length === 0) ctx.output.line(`${host} does not serve ${set}`);
     for (const e of events)
       ctx.output.line(

@@ -4,6 +4,7 @@ import type { VirtualUnit } from '../../../processes/virtual-unit.js';
 import type { ControlClient, MountPolicy } from '../../composition-root/set-control.js';
 import type { CommandContext } from '../command-context.js';
 import { mountDocument } from '../membership-document.js';
+import { countOf } from '../number-format.js';
 import { ProgressReporter } from '../progress-reporter.js';
 import { throughServerOrEngine } from '../server-or-engine.js';
 
@@ -65,8 +66,8 @@ async function mountHere(
   const handle = await unit.mount(member, policy);
   const started = await handle.started;
   describeStart(ctx, started);
-  const e = started.event as { chunks: number };
-  const bar = new ProgressReporter(ctx.output, `copy to ${handle.member}`, e.chunks);
+  const e = started.event as { chunks: number; bytes: number };
+  const bar = new ProgressReporter(ctx.output, `copy to ${handle.member}`, e.chunks, 'chunks', chunkBytes(e));
   const sub = unit.progress$.subscribe((u) => {
     if (u.kind === 'copy' && u.member === handle.member) bar.update(u.chunksDone);
   });
@@ -91,7 +92,7 @@ function describeStart(ctx: CommandContext, started: RecordedEvent): void {
     source: string;
   };
   ctx.output.note(
-    `${e.kind === 'mini' ? 'minicopy' : 'full copy'} of ${e.member} from ${e.source}: ${e.chunks} chunks, ${e.bytes} bytes (${e.reason})`,
+    `${e.kind === 'mini' ? 'minicopy' : 'full copy'} of ${e.member} from ${e.source}: ${countOf(e.chunks, 'chunk')}, ${countOf(e.bytes, 'byte')} (${e.reason})`,
   );
 }
 
@@ -99,7 +100,7 @@ function report(ctx: CommandContext, policy: MountPolicy, started: RecordedEvent
   const e = started.event as { member: string; kind: string; reason: string };
   ctx.output.result(mountDocument(policy, started, result), () => {
     ctx.output.line(
-      `${e.kind === 'mini' ? 'minicopy' : 'full copy'} to ${e.member} ${result.outcome}: ${result.chunksCopied} chunks, ${result.bytesCopied} bytes copied${result.reason ? ` (${result.reason})` : ''}`,
+      `${e.kind === 'mini' ? 'minicopy' : 'full copy'} to ${e.member} ${result.outcome}: ${countOf(result.chunksCopied, 'chunk')}, ${countOf(result.bytesCopied, 'byte')} copied${result.reason ? ` (${result.reason})` : ''}`,
     );
   });
   if (result.outcome !== 'completed') process.exitCode = 1;
@@ -110,8 +111,8 @@ async function waitForCopy(
   client: ControlClient,
   started: RecordedEvent,
 ): Promise<CopyOutcome> {
-  const e = started.event as { member: string; chunks: number };
-  const bar = new ProgressReporter(ctx.output, `copy to ${e.member}`, e.chunks);
+  const e = started.event as { member: string; chunks: number; bytes: number };
+  const bar = new ProgressReporter(ctx.output, `copy to ${e.member}`, e.chunks, 'chunks', chunkBytes(e));
   // Bounded by the copy itself: it ends (completed, failed, aborted) or the server goes away.
   for (;;) {
     const state = await client.state();
@@ -131,4 +132,12 @@ async function waitForCopy(
     }
     await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
   }
+}
+
+/**
+ * Bytes per planned chunk of a copy, for the bar's MiB/s: CopyStarted carries the planned
+ * chunks and bytes (the last chunk of the volume may be short: round up).
+ */
+function chunkBytes(e: { chunks: number; bytes: number }): number {
+  return e.chunks > 0 ? Math.ceil(e.bytes / e.chunks) : 0;
 }

@@ -4,6 +4,7 @@ import type { ProjectedState } from '../../../projections/projected-state.js';
 import { type SetSummary, summarise } from '../../../projections/set-summary.js';
 import { projectionsAt } from '../../composition-root/set-store.js';
 import type { CommandContext } from '../command-context.js';
+import { countOf } from '../number-format.js';
 import { withReadOnlyLog } from '../read-only-log.js';
 import { type CopyRates, copyRateText } from './show-watch-rate.js';
 
@@ -78,7 +79,9 @@ export function compactLine(summary: SetSummary, copies: readonly string[]): str
   const members = summary.members
     .map((m) => `${m.id} ${m.state}${m.copyPercent === null ? '' : ` ${m.copyPercent}%`}`)
     .join(', ');
-  const bitmaps = summary.bitmaps.map((b) => `${b.member} ${b.chunksMarked} chunks marked`).join(', ');
+  const bitmaps = summary.bitmaps
+    .map((b) => `${b.member} ${countOf(b.chunksMarked, 'chunk')} marked`)
+    .join(', ');
   return [
     `${summary.time ?? '-'} position ${summary.position}`,
     `members: ${members}`,
