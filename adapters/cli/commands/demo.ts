@@ -9,7 +9,7 @@ import { withEngine } from '../../composition-root/open-set.js';
 import { setPaths } from '../../composition-root/set-home.js';
 import { contextOf } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
-import { countOf, formatNumber } from '../number-format.js';
+import { countOf, formatNumber, isoTime } from '../number-format.js';
 import type { Output } from '../output.js';
 import { ProgressReporter } from '../progress-reporter.js';
 
@@ -107,7 +107,8 @@ async function walkThrough(run: DemoRun): Promise<void> {
     position: unit.state.set.position,
     dismountPosition: dismount.position,
     bitmap: before,
-    copy,
+    // The journal keeps epoch ms; every time the CLI prints is ISO.
+    copy: { ...copy, startedAt: isoTime(copy.startedAt) },
     verify: { identical: verified.identical, differences: verified.differences },
     seconds: Math.round((performance.now() - run.startedMs) / 100) / 10,
   };
