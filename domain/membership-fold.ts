@@ -86,7 +86,11 @@ export function foldMountRequested(
   m.mount = { position, policy: event.policy, fingerprint: event.fingerprint };
 }
 
-/** MemberFailed: the member is expelled after an I/O error. */
+/**
+ * MemberFailed: the member is expelled after an I/O error. A member that fails while leaving
+ * (several hosts, a dismount in its phases) is failed, not leaving: its dismount is over, no
+ * host owes an acknowledgement for it, and the cut must not start a bitmap later.
+ */
 export function foldMemberFailed(
   state: ShadowSetState,
   event: EventOf<'MemberFailed'>,
@@ -97,6 +101,7 @@ export function foldMemberFailed(
   assert(m.status !== 'failed', `MemberFailed for ${m.id} already failed`);
   setStatus(m, 'failed', position);
   m.copy = null;
+  m.leaving = null;
   setAway(m, recorded, 'failed', null, event.error);
   // A failed member returns with a full copy: what it holds is unknown.
   dropBitmap(m, `no bitmap: member failed at position ${position} (${event.error})`);

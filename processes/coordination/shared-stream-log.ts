@@ -135,10 +135,18 @@ export class SharedStreamLog implements Coordination, ClusterStall {
     }
     await this.waitFor((state) => {
       const x = state.members.find((y) => y.id === m.id)!;
+      // A member that fails meanwhile is out of the set: nobody acknowledges it any more.
+      if (x.status === 'failed') return true;
       return (
         x.leaving !== null && x.leaving.cutPosition !== null && allHostsAcked(state, x.leaving.writesAcked)
       );
     }, `every host to stop writing ${m.id}`);
+    const x = this.parts.follower.state.set.members.find((y) => y.id === m.id)!;
+    if (x.status === 'failed') {
+      throw new CommandRejectedError(
+        `${m.id} failed at position ${x.statusPosition} while leaving (${x.away?.error ?? 'I/O error'}): it is out of the set, with no bitmap; return it with 'mount --policy full'`,
+      );
+    }
   }
 
   removeHost(host: string): Promise<RecordedEvent[]> {

@@ -76,6 +76,43 @@ describe('multi-host decisions', () => {
     expect(m2.noBitmapReason).toMatch(/policy none/);
   });
 
+  it('a member that fails while leaving is failed: no leaving left, no bitmap, the set not held up', () => {
+    const h = cluster();
+    h.run({ type: 'RequestDismount', member: 'm3', policy: 'minicopy', host: 'a' });
+    h.run({ type: 'Acknowledge', member: 'm3', host: 'a', step: 'dismount-reads' });
+    const m3 = resolveMember(h.state, 'm3');
+    expect(m3.status).toBe('leaving');
+    h.run({ type: 'FailMember', member: 'm3', error: 'EIO at LBN 9' });
+    expect(m3.status).toBe('failed');
+    expect(m3.leaving).toBeNull();
+    expect(m3.bitmap).toBeNull();
+    // The last reads acknowledgement is refused (nothing leaves any more) and starts no bitmap.
+    expect(() => h.run({ type: 'Acknowledge', member: 'm3', host: 'b', step: 'dismount-reads' })).toThrow(
+      /m3 is not leaving/,
+    );
+    expect(m3.bitmap).toBeNull();
+    // A host may join again and another member may leave: m3 no longer holds the protocol.
+    h.run({ type: 'JoinHost', host: 'c' });
+    h.run({ type: 'RequestDismount', member: 'm2', policy: 'minicopy', host: 'a' });
+    expect(resolveMember(h.state, 'm2').status).toBe('leaving');
+    // Its return is a full copy, as for any failed member.
+    expect(m3.noBitmapReason).toMatch(/member failed at position \d+ \(EIO at LBN 9\)/);
+  });
+
+  it('a member that fails after the cut loses the bitmap started at the cut', () => {
+    const h = cluster();
+    h.run({ type: 'RequestDismount', member: 'm3', policy: 'minicopy', host: 'a' });
+    h.run({ type: 'Acknowledge', member: 'm3', host: 'a', step: 'dismount-reads' });
+    h.run({ type: 'Acknowledge', member: 'm3', host: 'b', step: 'dismount-reads' });
+    const m3 = resolveMember(h.state, 'm3');
+    expect(m3.bitmap).not.toBeNull();
+    h.run({ type: 'FailMember', member: 'm3', error: 'EIO' });
+    expect(m3).toMatchObject({ status: 'failed', leaving: null, bitmap: null });
+    expect(() => h.run({ type: 'Acknowledge', member: 'm3', host: 'a', step: 'dismount-writes' })).toThrow(
+      /m3 is not leaving/,
+    );
+  });
+
   it('a copy is owned by one host and completes only after every host stalled', () => {
     const h = cluster();
     h.run({ type: 'RequestDismount', member: 'm2', policy: 'minicopy', host: 'a' });

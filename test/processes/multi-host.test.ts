@@ -6,6 +6,7 @@ import { Life } from '../support/crashable.js';
 import { ENGINE_BLOCKS, ENGINE_CHUNK_BLOCKS, ENGINE_PATHS } from '../support/engine-fixture.js';
 import { differingBlocks, MemoryMembers, pattern } from '../support/memory-members.js';
 import { multiHostScenarios } from '../support/multi-host-scenarios.js';
+import { readAll } from '../support/read-all.js';
 
 /** Host b sees every batch a few ms late, as a host further from the store would. */
 function lagging(store: EventStore, lagMs: number): EventStore {
@@ -79,4 +80,44 @@ describe('a host that dies mid-copy', () => {
     await expect(b.hostLeft('b')).rejects.toThrow(/is this host/);
     await b.close();
   });
+});
+
+describe('a member that fails while leaving', () => {
+  it('ends the dismount at once (refused, naming the failure) instead of waiting for a host that is down', async () => {
+    const store = new MemoryEventStore();
+    const members = new MemoryMembers(ENGINE_PATHS, ENGINE_BLOCKS * 512);
+    await VirtualUnit.create(store, members, {
+      setId: 'CLU',
+      blocks: ENGINE_BLOCKS,
+      chunkBlocks: ENGINE_CHUNK_BLOCKS,
+      memberPaths: ENGINE_PATHS,
+    });
+    const lifeB = new Life();
+    // Long enough that a dismount waiting for the timeout would fail this test's bound too.
+    const b = await VirtualUnit.open({ store: lifeB.store(store), access: lifeB.access(members), host: 'b' });
+    // Opened last: members.faults() reaches a's devices.
+    const a = await VirtualUnit.open({ store, access: members, host: 'a', acknowledgementTimeoutMs: 20_000 });
+    lifeB.crash(); // b is down: it never acknowledges, so m3 stays leaving
+    const dismount = a.dismount('m3', 'minicopy');
+    dismount.catch(() => undefined);
+    // Bounded: m3 is leaving as soon as a records MemberDismountRequested.
+    for (let i = 0; i < 2000 && a.state.set.members[2]!.status !== 'leaving'; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(a.state.set.members[2]!.status).toBe('leaving');
+    members.faults(ENGINE_PATHS[2]!).failWrites();
+    // Before the cut writes still reach m3: this one fails there, and m3 is expelled.
+    await a.write(8, pattern(8, 2, 9));
+    // Not the acknowledgement timeout's IoError: the failure itself ends the wait.
+    await expect(dismount).rejects.toThrow(/m3 failed at position \d+ while leaving .*mount --policy full/);
+    const m3 = a.state.set.members[2]!;
+    expect(m3).toMatchObject({ status: 'failed', leaving: null, bitmap: null });
+    // The refusal is an event, as every decision is.
+    const refused = (await readAll(store)).filter((r) => r.event.type === 'DismountRefused');
+    expect(refused.map((r) => r.event)).toEqual([
+      expect.objectContaining({ member: 'm3', reason: expect.stringMatching(/failed at position/) }),
+    ]);
+    await a.close();
+    void b;
+  }, 60_000);
 });
