@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCopyBench } from './copy-bench.js';
+import { runFollowBench } from './follow-bench.js';
 import { runLogBench } from './log-bench.js';
 import { runNbdBench } from './nbd-bench.js';
 import { startShadowlogForBench } from './shadowlog-under-test.js';
@@ -29,4 +30,5 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
     inScratch(options.dir, (scratch) =>
       runNbdBench({ dir: scratch, quick: options.quick, startShadowlog: startShadowlogForBench }),
     ),
+  follow: runFollowBench,
 };
