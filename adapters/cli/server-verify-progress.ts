@@ -18,6 +18,8 @@ export async function withServerVerifyProgress<T>(
   client: ControlClient,
   work: Promise<T>,
 ): Promise<T> {
+  // --json shows no progress: nothing to poll for.
+  if (output.json) return work;
   let bar: ProgressReporter | null = null;
   let last: ProgressUpdate | null = null;
   let done = false;
