@@ -6,7 +6,7 @@ import { MinimergeBitmap } from '../../projections/minimerge-bitmap.js';
 import { initialProjectedState, type ProjectedState, project } from '../../projections/projected-state.js';
 import { decodeProjectedState, encodeProjectedState } from '../../projections/state-snapshot.js';
 import type { LogReader } from './log-reader.js';
-import { type MemorySnapshot, MemorySnapshots } from './memory-snapshots.js';
+import { type MemorySnapshot, type MemorySnapshotBounds, MemorySnapshots } from './memory-snapshots.js';
 import { TimelineBins } from './timeline-bins.js';
 
 /** The projections and the minimerge bitmap at one position. */
@@ -40,7 +40,7 @@ export class LogIndex {
   readonly ready: Promise<void>;
   private live: ProjectedState;
   private minimerge: MinimergeBitmap | null = null;
-  private readonly snapshots = new MemorySnapshots(SNAPSHOT_BOUNDS);
+  private readonly snapshots: MemorySnapshots;
   private readonly timelineBins: TimelineBins;
   private readonly listeners = new Set<(batch: readonly RecordedEvent[]) => void>();
   private subscription: Subscription | null = null;
@@ -49,7 +49,12 @@ export class LogIndex {
   private firstTimeMs = 0;
   private lastTimeMs = 0;
 
-  constructor(private readonly reader: LogReader) {
+  /** @param bounds of the in-memory snapshots (tests make them small) */
+  constructor(
+    private readonly reader: LogReader,
+    bounds: MemorySnapshotBounds = SNAPSHOT_BOUNDS,
+  ) {
+    this.snapshots = new MemorySnapshots(bounds);
     this.live = initialProjectedState();
     this.timelineBins = new TimelineBins(reader.firstPosition);
     this.ready = this.firstPass();
