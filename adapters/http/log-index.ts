@@ -19,8 +19,8 @@ export interface IndexedState {
 
 /** Events per read of the log. */
 const READ_BATCH = 8192;
-/** Bounds of the in-memory snapshots: a slider move replays at most ~log/512 events. */
-const SNAPSHOT_BOUNDS = { everyEvents: 16_384, maxCount: 512, maxBytes: 256 * 1024 * 1024 } as const;
+/** Bounds of the in-memory snapshots: a slider move replays at most ~log/1024 events (8192 on 10M). */
+const SNAPSHOT_BOUNDS = { everyEvents: 4096, maxCount: 2048, maxBytes: 256 * 1024 * 1024 } as const;
 
 /** First position whose writes the minimerge bitmap of `state` holds (as `show` computes it). */
 function minimergeFrom(state: ProjectedState): number {

@@ -7,13 +7,40 @@ import type { IndexedState } from './log-index.js';
 import type { BitmapRuns, ViewAnswer } from './read-api.js';
 
 /**
- * A bitmap as `[first, count, first, count, ...]`: the ChunkBitmap's run iterator walks its
- * words (zero words skipped in one compare), so a sparse 34M-chunk bitmap costs its runs, not
- * its chunks.
+ * A bitmap as `[first, count, first, count, ...]`, from its words in one plain loop: a zero
+ * word or a full word costs one compare, only mixed words are walked bit by bit. (The
+ * bitmap's own run iterator allocates an object per run: 50 ms for the 100k runs of a
+ * half-marked 132k-chunk bitmap, which a slider move cannot afford.)
  */
 export function runsOf(bitmap: ChunkBitmap): number[] {
+  const bytes = bitmap.serialise();
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const words = bytes.byteLength >>> 2;
   const runs: number[] = [];
-  for (const run of bitmap.runs()) runs.push(run.first, run.count);
+  let start = -1;
+  for (let w = 0; w < words; w++) {
+    const word = view.getUint32(w * 4, true);
+    const base = w * 32;
+    if (word === 0) {
+      if (start >= 0) {
+        runs.push(start, base - start);
+        start = -1;
+      }
+    } else if (word === 0xffffffff) {
+      if (start < 0) start = base;
+    } else {
+      for (let b = 0; b < 32; b++) {
+        if (((word >>> b) & 1) === 1) {
+          if (start < 0) start = base + b;
+        } else if (start >= 0) {
+          runs.push(start, base + b - start);
+          start = -1;
+        }
+      }
+    }
+  }
+  // Bits past the last chunk are always zero (chunk-bitmap.ts), so only a run reaching it is open here.
+  if (start >= 0) runs.push(start, bitmap.chunks - start);
   return runs;
 }
 

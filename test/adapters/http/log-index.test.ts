@@ -118,3 +118,20 @@ describe('the timeline bins', () => {
     expect(runsOf(b)).toEqual([0, 1, 31, 10, 99, 1]);
   });
 });
+
+describe('runs of large bitmaps', () => {
+  it('equal the bitmap run iterator on random bitmaps, including runs over whole words and to the end', () => {
+    let seed = 99;
+    for (const chunks of [1, 31, 32, 33, 64, 1000, 4099]) {
+      const b = new ChunkBitmap(chunks);
+      for (let i = 0; i < chunks / 3; i++) {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        const first = seed % chunks;
+        b.set(first, Math.min(chunks - 1, first + (seed % 70)));
+      }
+      b.set(chunks - 1, chunks - 1);
+      const expected = [...b.runs()].flatMap((r) => [r.first, r.count]);
+      expect(runsOf(b), `${chunks} chunks`).toEqual(expected);
+    }
+  });
+});
