@@ -49,6 +49,8 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   });
   const index = server.index;
   assert(index !== null, 'a dashboard server always has an index');
+  // The page is what this server is for: fold the log now, while the operator opens the URL.
+  void index.ready;
   return {
     address: server.address,
     url: dashboardUrl(server.scheme, server.address, options.token),

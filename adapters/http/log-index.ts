@@ -36,8 +36,7 @@ function minimergeFrom(state: ProjectedState): number {
  * page is then answered from memory plus at most one snapshot interval of replay.
  */
 export class LogIndex {
-  /** Resolves when the first pass reached the end of the log as it was at open. */
-  readonly ready: Promise<void>;
+  private started: Promise<void> | null = null;
   private live: ProjectedState;
   private minimerge: MinimergeBitmap | null = null;
   private readonly snapshots: MemorySnapshots;
@@ -57,8 +56,18 @@ export class LogIndex {
     this.snapshots = new MemorySnapshots(bounds);
     this.live = initialProjectedState();
     this.timelineBins = new TimelineBins(reader.firstPosition);
-    this.ready = this.firstPass();
-    this.ready.catch(() => undefined);
+  }
+
+  /**
+   * Resolves when the first pass reached the end of the log as it was then. The pass starts
+   * on the first question, not at open: a `serve` whose dashboard nobody opens never folds.
+   */
+  get ready(): Promise<void> {
+    if (this.started === null) {
+      this.started = this.firstPass();
+      this.started.catch(() => undefined);
+    }
+    return this.started;
   }
 
   /** Last position folded, -1 when the log is empty. */
@@ -123,7 +132,7 @@ export class LogIndex {
   /** Stop following the log. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.ready.catch(() => undefined);
+    await this.started?.catch(() => undefined);
     await this.subscription?.unsubscribe();
     this.listeners.clear();
   }
