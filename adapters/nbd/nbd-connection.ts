@@ -23,6 +23,7 @@ import {
   type RequestRejection,
   validateRequest,
 } from './nbd-request.js';
+import type { NbdTlsUpgrader } from './nbd-tls.js';
 import { replyParts } from './reply-parts.js';
 import { costOf } from './request-cost.js';
 import type { SharedBudget } from './shared-budget.js';
@@ -46,6 +47,8 @@ export interface ConnectionServices {
   readonly idleTimeoutMs: number;
   /** Where to report. */
   readonly log: NbdLog;
+  /** STARTTLS, when the server has TLS credentials. */
+  readonly tls?: NbdTlsUpgrader;
 }
 
 /** After our FIN, a peer that neither reads nor closes is cut off after this long. */
@@ -63,7 +66,10 @@ const CLOSE_LINGER_MS = 5_000;
 export class NbdConnection {
   /** Resolves when the socket is closed and nothing is in flight any more. */
   readonly finished: Promise<void>;
-  private readonly reader: SocketReader;
+  /** The TCP socket until STARTTLS, then the TLS socket over it. */
+  private socket: Socket;
+  private reader: SocketReader;
+  private tlsActive = false;
   private readonly budget: InFlightBudget;
   private session: NegotiatedSession | undefined;
   private lockName: string | undefined;
@@ -76,11 +82,13 @@ export class NbdConnection {
   private lastActiveMs = performance.now();
 
   constructor(
-    private readonly socket: Socket,
+    private readonly raw: Socket,
     private readonly services: ConnectionServices,
     /** Label for log lines, e.g. the peer address. */
     readonly label: string,
   ) {
+    const socket = raw;
+    this.socket = raw;
     socket.setNoDelay(true);
     this.reader = new SocketReader(socket, READER_HIGH_WATER_BYTES);
     this.budget = new InFlightBudget(services.maxInFlightBytes, MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
@@ -164,12 +172,23 @@ export class NbdConnection {
       this.socket.destroy();
     }, this.services.handshakeTimeoutMs);
     timer.unref();
+    const connection = this;
+    const tls = this.services.tls;
     const handshake = new NbdHandshake(
       {
-        reader: this.reader,
+        get reader() {
+          return connection.reader;
+        },
         write: (data) => this.write(data),
         waitForWritable: () => this.waitForWritable(),
         isShuttingDown: () => this.holdOpenForShutdown,
+        tls: tls && {
+          required: tls.required,
+          get active() {
+            return connection.tlsActive;
+          },
+          start: (ack) => this.startTls(tls, ack),
+        },
       },
       this.services.exports,
       (message) => this.services.log('warn', message),
@@ -195,6 +214,30 @@ export class NbdConnection {
     this.reader.stop();
     await Promise.race([this.budget.whenIdle(), this.socketClosed]);
     if (!this.holdOpenForShutdown) this.close();
+  }
+
+  /**
+   * STARTTLS: the reader lets go of the TCP socket, the ACK goes out in plain, and the TLS socket
+   * over it becomes the connection's socket. The handshake timer still bounds the TLS handshake.
+   */
+  private async startTls(tls: NbdTlsUpgrader, ack: Buffer): Promise<void> {
+    if (this.reader.detach() !== 0) {
+      throw new Error('the client sent data before the reply to NBD_OPT_STARTTLS');
+    }
+    this.raw.write(ack);
+    const secure = await tls.upgrade(this.raw);
+    secure.on('error', (error) =>
+      this.services.log('debug', `${this.label}: TLS socket error: ${describeError(error)}`),
+    );
+    // The connection's close bookkeeping listens on the TCP socket; a TLS close ends it too.
+    secure.once('close', () => this.raw.destroy());
+    this.socket = secure;
+    this.reader = new SocketReader(secure, READER_HIGH_WATER_BYTES);
+    this.tlsActive = true;
+    this.services.log(
+      'debug',
+      `${this.label}: TLS ${secure.getProtocol() ?? '?'} ${secure.getCipher().name}`,
+    );
   }
 
   /** The request loop; returns why it ended. */

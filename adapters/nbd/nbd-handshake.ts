@@ -55,6 +55,21 @@ export interface HandshakeIo {
   waitForWritable(): Promise<void>;
   /** True once the server is closing: the handshake stops at the next option boundary. */
   isShuttingDown(): boolean;
+  /** STARTTLS; undefined when the server has no TLS credentials (STARTTLS gets ERR_UNSUP). */
+  readonly tls?: HandshakeTls;
+}
+
+/** The connection's side of NBD_OPT_STARTTLS. */
+export interface HandshakeTls {
+  /** FORCEDTLS: before TLS, options other than STARTTLS and ABORT get NBD_REP_ERR_TLS_REQD. */
+  readonly required: boolean;
+  /** True once the TLS session is up. */
+  readonly active: boolean;
+  /**
+   * Send `ack` in plain, then run the TLS server handshake; afterwards {@link HandshakeIo.reader}
+   * and writes go over TLS. Rejects when the handshake fails (the connection is then closed).
+   */
+  start(ack: Buffer): Promise<void>;
 }
 
 /** How the handshake finds exports; both may throw (the handshake answers with an error reply). */
@@ -134,6 +149,7 @@ export class NbdHandshake {
   private structuredReplies = false;
   private selected: SelectedForExport | undefined;
   private readonly contextIds = new MetaContextIds();
+  private fixedNewstyle = false;
 
   constructor(
     private readonly io: HandshakeIo,
@@ -163,8 +179,13 @@ export class NbdHandshake {
     if ((clientFlags & ~known) !== 0) {
       return { kind: 'closed', reason: `unknown client flags 0x${clientFlags.toString(16)}` };
     }
-    // A client without C_FIXED_NEWSTYLE is still served fixed newstyle (the spec allows it).
+    // A client without C_FIXED_NEWSTYLE is still served fixed newstyle (the spec allows it),
+    // but TLS needs fixed newstyle (spec, TLS support): such a client cannot meet FORCEDTLS.
     const noZeroes = (clientFlags & NbdClientFlag.C_NO_ZEROES) !== 0;
+    this.fixedNewstyle = (clientFlags & NbdClientFlag.C_FIXED_NEWSTYLE) !== 0;
+    if (this.io.tls?.required && !this.fixedNewstyle) {
+      return { kind: 'closed', reason: 'TLS is required and the client did not set C_FIXED_NEWSTYLE' };
+    }
 
     for (let count = 0; count < MAX_OPTIONS_PER_HANDSHAKE; count++) {
       if (this.io.isShuttingDown()) return { kind: 'closed', reason: 'server shutting down' };
@@ -175,8 +196,17 @@ export class NbdHandshake {
       if (lengthBytes > MAX_SKIPPABLE_OPTION_BYTES) {
         return { kind: 'closed', reason: `option ${option} announces ${lengthBytes} bytes of data` };
       }
-      if (option === NbdOption.EXPORT_NAME) return await this.exportName(lengthBytes, noZeroes);
-      if (lengthBytes > MAX_OPTION_DATA_BYTES) {
+      if (this.tlsPending() && option !== NbdOption.STARTTLS && option !== NbdOption.ABORT) {
+        // FORCEDTLS (spec, TLS support): EXPORT_NAME cannot fail, so it ends the session.
+        if (option === NbdOption.EXPORT_NAME)
+          return { kind: 'closed', reason: 'NBD_OPT_EXPORT_NAME before TLS' };
+        await this.io.reader.skip(lengthBytes);
+        this.reply(option, NbdOptionReply.ERR_TLS_REQD, 'TLS is required: send NBD_OPT_STARTTLS first');
+      } else if (option === NbdOption.EXPORT_NAME) {
+        return await this.exportName(lengthBytes, noZeroes);
+      } else if (option === NbdOption.STARTTLS && this.io.tls) {
+        await this.startTls(lengthBytes);
+      } else if (lengthBytes > MAX_OPTION_DATA_BYTES) {
         await this.io.reader.skip(lengthBytes);
         this.reply(option, NbdOptionReply.ERR_TOO_BIG, `option data of ${lengthBytes} bytes is too large`);
       } else {
@@ -187,6 +217,36 @@ export class NbdHandshake {
       await this.io.waitForWritable();
     }
     return { kind: 'closed', reason: `more than ${MAX_OPTIONS_PER_HANDSHAKE} options` };
+  }
+
+  /** TLS is required and not up yet. */
+  private tlsPending(): boolean {
+    const tls = this.io.tls;
+    return tls !== undefined && tls.required && !tls.active;
+  }
+
+  /**
+   * NBD_OPT_STARTTLS with TLS configured: ACK and upgrade, or an error reply. What was negotiated
+   * in plain (structured replies, meta contexts) is forgotten: a man in the middle may have sent it.
+   */
+  private async startTls(lengthBytes: number): Promise<void> {
+    const option = NbdOption.STARTTLS;
+    const tls = this.io.tls!;
+    if (lengthBytes !== 0) {
+      await this.io.reader.skip(lengthBytes);
+      return this.reply(option, NbdOptionReply.ERR_INVALID, 'NBD_OPT_STARTTLS takes no data');
+    }
+    if (tls.active) return this.reply(option, NbdOptionReply.ERR_INVALID, 'TLS is already active');
+    if (!this.fixedNewstyle) {
+      return this.reply(option, NbdOptionReply.ERR_POLICY, 'TLS needs the client flag C_FIXED_NEWSTYLE');
+    }
+    this.structuredReplies = false;
+    this.selected = undefined;
+    try {
+      await tls.start(encodeOptionReply(option, NbdOptionReply.ACK));
+    } catch (error) {
+      throw new CloseConnection(`TLS handshake failed: ${describeError(error)}`);
+    }
   }
 
   /** NBD_OPT_EXPORT_NAME cannot return an error: an unknown export closes the connection. */
@@ -231,7 +291,7 @@ export class NbdHandshake {
         this.setMetaContext(data);
         return undefined;
       default:
-        // STARTTLS, EXTENDED_HEADERS and anything unknown: not supported; negotiation goes on.
+        // STARTTLS without credentials, EXTENDED_HEADERS and anything unknown: not supported.
         this.reply(option, NbdOptionReply.ERR_UNSUP, `option ${option} is not supported by this server`);
         return undefined;
     }
