@@ -6,6 +6,7 @@ import { startSetNbdServer } from '../nbd/shadow-set-export.js';
 import { type EngineTuning, withEngine } from './open-set.js';
 import { findServer, newControlToken, publishServer, withdrawServer } from './server-info.js';
 import type { SetPaths } from './set-home.js';
+import { nbdTlsOptions, type TlsCredentials } from './tls-credentials.js';
 
 /** A listen address. */
 export interface HostPort {
@@ -21,8 +22,13 @@ export interface ServeSetOptions {
   readonly nbd: HostPort;
   /** Where the control API listens; must be loopback. */
   readonly http: HostPort;
-  /** Permit a non-loopback NBD address (the NBD protocol has no authentication). */
+  /** Permit a non-loopback NBD address without required TLS (plain NBD has no authentication). */
   readonly allowRemote: boolean;
+  /**
+   * TLS credentials (`--tls-certs`, `--tls-psk`, `--tls`). With mode 'require' a non-loopback
+   * `--nbd` needs no {@link allowRemote}.
+   */
+  readonly tls?: TlsCredentials;
   /** Engine options. */
   readonly tuning: EngineTuning;
   /** NBD connection limits; the NBD server's defaults when omitted. */
@@ -133,6 +139,7 @@ async function serveUnit(
     allowNonLoopback: options.allowRemote,
     log: options.log,
     ...options.nbdLimits,
+    ...(options.tls ? { tls: nbdTlsOptions(options.tls) } : {}),
   }).catch((error: unknown) => {
     throw listenFailure(error, '--nbd', options.nbd);
   });
@@ -141,6 +148,8 @@ async function serveUnit(
   let control: ControlServer | null = null;
   try {
     const token = newControlToken();
+    // HTTPS: after the merge with adapters/http's Hono server, add
+    // `tls: options.tls && httpTlsOptions(options.tls)` here (tls-credentials.ts).
     control = await startControlServer({
       unit,
       host: options.http.host,

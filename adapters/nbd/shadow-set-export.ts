@@ -5,6 +5,7 @@ import { NBD_STATE_DIRTY } from './nbd-constants.js';
 import type { NbdExport, NbdExtent } from './nbd-export.js';
 import { type NbdLog, safeLog } from './nbd-log.js';
 import { type NbdServer, startNbdServer } from './nbd-server.js';
+import type { NbdTlsOptions } from './nbd-tls.js';
 
 /** Prefix of the dirty-bitmap meta contexts, as QEMU names them. */
 export const DIRTY_BITMAP_CONTEXT = 'qemu:dirty-bitmap:';
@@ -112,6 +113,7 @@ export async function startSetNbdServer(
     log?: (line: string) => void;
     maxConnections?: number;
     idleTimeoutMs?: number;
+    tls?: NbdTlsOptions;
   },
 ): Promise<NbdServer & { addressText: string }> {
   const exported = shadowSetExport(unit, name);
@@ -127,6 +129,7 @@ export async function startSetNbdServer(
     maxConnections: options.maxConnections,
     idleTimeoutMs: options.idleTimeoutMs,
     log,
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   const host = server.address.host.includes(':') ? `[${server.address.host}]` : server.address.host;
   return Object.assign(server, { addressText: `${host}:${server.address.port}` });
