@@ -53,6 +53,9 @@ export function shadowSetExport(unit: VirtualUnit, name: string): NbdExport {
         return [{ length: Math.min(length, sizeBytes - offset), flags: 0 }];
       }
       const chunks = await dirtyChunks(unit, context);
+      // A member that has returned (full again) has no write bitmap: it misses nothing, so its
+      // context answers one clean extent (status 0, which the spec says is always safe).
+      if (chunks === 'clean') return [{ length: Math.min(length, sizeBytes - offset), flags: 0 }];
       return bitmapExtents(chunks, g.chunkBlocks * g.blockSize, offset, Math.min(sizeBytes, offset + length));
     },
   };
@@ -68,14 +71,18 @@ function sincePosition(context: string): number | null {
   return Number.isSafeInteger(position) ? position : null;
 }
 
-/** The bitmap a dirty-bitmap context names: a member's, a checkpoint's or a position's. */
-async function dirtyChunks(unit: VirtualUnit, context: string): Promise<ChunkBitmap> {
+/**
+ * The bitmap a dirty-bitmap context names: a member's, a checkpoint's or a position's; 'clean'
+ * for a member without one (it is full). A deleted checkpoint or a removed member throws: its
+ * bitmap is gone, and "clean" could be a lie to a backup that trusts it.
+ */
+async function dirtyChunks(unit: VirtualUnit, context: string): Promise<ChunkBitmap | 'clean'> {
   if (!context.startsWith(DIRTY_BITMAP_CONTEXT)) throw new OutOfRangeError(`unknown meta context ${context}`);
   const leaf = context.slice(DIRTY_BITMAP_CONTEXT.length);
   const set = unit.state.set;
   const member = set.members.find((m) => m.id === leaf);
   if (member) {
-    if (!member.bitmap) throw new OutOfRangeError(`member ${leaf} has no write bitmap now`);
+    if (!member.bitmap) return 'clean';
     return member.bitmap.chunks;
   }
   const checkpoint = set.checkpoints.find((c) => c.name === leaf);
