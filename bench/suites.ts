@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runCopyBench } from './copy-bench.js';
 import { runLogBench } from './log-bench.js';
 import { runNbdBench } from './nbd-bench.js';
+import { runNbdTlsBench } from './nbd-tls-bench.js';
 import { startShadowlogForBench } from './shadowlog-under-test.js';
 import { runWritePathBench } from './write-path-bench.js';
 
@@ -29,4 +30,6 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
     inScratch(options.dir, (scratch) =>
       runNbdBench({ dir: scratch, quick: options.quick, startShadowlog: startShadowlogForBench }),
     ),
+  'nbd-tls': (options) =>
+    inScratch(options.dir, (scratch) => runNbdTlsBench({ dir: scratch, quick: options.quick })),
 };
