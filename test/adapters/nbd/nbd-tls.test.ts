@@ -135,6 +135,10 @@ describe.skipIf(!available)('NBD over TLS with real clients', () => {
     client.sendOption(NbdOption.EXPORT_NAME, Buffer.from('disk'));
     await client.closed();
     client.socket.destroy();
+    // TLS needs fixed newstyle (spec): a client without C_FIXED_NEWSTYLE is closed at once.
+    const old = await RawNbdClient.connect(port(certs));
+    await old.greet(2);
+    await old.closed();
   }, 60_000);
 
   it('a wrong PSK, a certificate from another CA and no client certificate are refused', async () => {
@@ -170,6 +174,30 @@ describe.skipIf(!available)('NBD over TLS with real clients', () => {
     client.send(Buffer.alloc(4096, 0x41));
     await client.closed();
     await run('nbdinfo', [`nbds://alice@127.0.0.1:${port(psk)}/disk?tls-psk-file=${pskFile}`]);
+  }, 60_000);
+
+  it('a client that never does the TLS handshake is closed by the handshake timeout', async () => {
+    const slow = await startHarness([{ name: 'disk', sizeBytes: MiB }], {
+      tls: { mode: 'require', psk: await pskMap(pskFile) },
+      handshakeTimeoutMs: 500,
+    });
+    try {
+      const client = await RawNbdClient.connect(port(slow));
+      await client.greet();
+      const [ack] = await client.option(NbdOption.STARTTLS);
+      expect(ack!.type).toBe(NbdOptionReply.ACK);
+      await client.closed();
+      // Bytes pipelined behind STARTTLS (before its reply) break the protocol: closed too.
+      const eager = await RawNbdClient.connect(port(slow));
+      await eager.greet();
+      const header = Buffer.alloc(16);
+      header.writeBigUInt64BE(0x49484156454f5054n, 0);
+      header.writeUInt32BE(NbdOption.STARTTLS, 8);
+      eager.send(Buffer.concat([header, Buffer.from('\x16\x03\x01 not a client hello')]));
+      await eager.closed();
+    } finally {
+      await slow.close();
+    }
   }, 60_000);
 
   it('--tls on: a plain client is served, a TLS client too', async () => {
