@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { RangeLock } from '../../primitives/range-lock.js';
 import { InFlightBudget } from './in-flight-budget.js';
-import { type CommandOutcome, type ExecutionContext, executeCommand } from './nbd-command-executor.js';
+import { type CommandOutcome, executeCommand } from './nbd-command-executor.js';
 import {
   HANDSHAKE_WRITE_HIGH_WATER_BYTES,
   MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION,
@@ -13,21 +13,21 @@ import {
 } from './nbd-constants.js';
 import { describeError } from './nbd-error-mapping.js';
 import type { NbdExport } from './nbd-export.js';
-import { type HandshakeExports, NbdHandshake, type NegotiatedSession } from './nbd-handshake.js';
+import { NbdHandshake } from './nbd-handshake.js';
 import type { NbdLog } from './nbd-log.js';
 import {
   hasPayload,
   type NbdRequest,
   parseRequestHeader,
-  type RequestLimits,
   type RequestRejection,
   validateRequest,
 } from './nbd-request.js';
+import { type HandshakeExports, type NegotiatedSession, sessionTerms } from './nbd-session.js';
 import type { NbdTlsUpgrader } from './nbd-tls.js';
 import { replyParts } from './reply-parts.js';
 import { costOf } from './request-cost.js';
 import type { SharedBudget } from './shared-budget.js';
-import { SocketReader } from './socket-reader.js';
+import { SocketReader, whenDrained } from './socket-reader.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionServices {
@@ -225,19 +225,13 @@ export class NbdConnection {
       throw new Error('the client sent data before the reply to NBD_OPT_STARTTLS');
     }
     this.raw.write(ack);
-    const secure = await tls.upgrade(this.raw);
-    secure.on('error', (error) =>
+    const secure = await tls.upgrade(this.raw, (error) =>
       this.services.log('debug', `${this.label}: TLS socket error: ${describeError(error)}`),
     );
-    // The connection's close bookkeeping listens on the TCP socket; a TLS close ends it too.
-    secure.once('close', () => this.raw.destroy());
     this.socket = secure;
     this.reader = new SocketReader(secure, READER_HIGH_WATER_BYTES);
     this.tlsActive = true;
-    this.services.log(
-      'debug',
-      `${this.label}: TLS ${secure.getProtocol() ?? '?'} ${secure.getCipher().name}`,
-    );
+    this.services.log('debug', `${this.label}: ${secure.getProtocol() ?? '?'} ${secure.getCipher().name}`);
   }
 
   /** The request loop; returns why it ended. */
@@ -396,39 +390,6 @@ export class NbdConnection {
   }
 
   private waitForWritable(): Promise<void> {
-    if (this.socket.writableLength <= HANDSHAKE_WRITE_HIGH_WATER_BYTES || this.socket.destroyed) {
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
+    return whenDrained(this.socket, HANDSHAKE_WRITE_HIGH_WATER_BYTES);
   }
-}
-
-/** What a request is checked against and executed with, for the session's lifetime. */
-function sessionTerms(
-  session: NegotiatedSession,
-  lock: RangeLock,
-): { limits: RequestLimits; context: ExecutionContext } {
-  return {
-    limits: {
-      sizeBytes: session.sizeBytes,
-      readOnly: session.export.readOnly,
-      structuredReplies: session.structuredReplies,
-      blockSizeNegotiated: session.blockSizeNegotiated,
-      metaContextCount: session.metaContexts.length,
-    },
-    context: {
-      export: session.export,
-      lock,
-      sizeBytes: session.sizeBytes,
-      metaContexts: session.metaContexts,
-    },
-  };
 }

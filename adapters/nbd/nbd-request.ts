@@ -124,7 +124,10 @@ export function validateRequest(request: NbdRequest, limits: RequestLimits): Req
   }
   if (type === NbdCommand.CACHE) {
     // Not advertised (no NBD_FLAG_SEND_CACHE): answered as an unknown command, as nbdkit does.
-    return reject(NbdErrno.EINVAL, 'NBD_CMD_CACHE is not supported by this server (can_cache is not advertised)');
+    return reject(
+      NbdErrno.EINVAL,
+      'NBD_CMD_CACHE is not supported by this server (can_cache is not advertised)',
+    );
   }
   if (type === NbdCommand.FLUSH) {
     return offset === 0 && length === 0

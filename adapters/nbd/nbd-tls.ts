@@ -79,9 +79,10 @@ export class NbdTlsUpgrader {
   /**
    * Wrap the raw socket (no reader attached, nothing buffered) and finish the server handshake.
    * Rejects on a failed handshake (bad key, untrusted certificate, garbage); the caller's
-   * handshake timer bounds the wait.
+   * handshake timer bounds the wait. Later socket errors go to `onError`; a TLS close destroys
+   * the TCP socket, whose 'close' the connection's bookkeeping listens for.
    */
-  upgrade(raw: Socket): Promise<TLSSocket> {
+  upgrade(raw: Socket, onError: (error: Error) => void): Promise<TLSSocket> {
     const x509 = this.options.x509;
     const psk = this.options.psk;
     const secure = new TLSSocket(raw, {
@@ -92,18 +93,20 @@ export class NbdTlsUpgrader {
       ...(psk ? { pskCallback: (_socket: TLSSocket, identity: string) => psk.get(identity) ?? null } : {}),
     } as ConstructorParameters<typeof TLSSocket>[1]);
     return new Promise<TLSSocket>((resolve, reject) => {
-      const onError = (error: Error) => {
+      const fail = (error: Error) => {
         secure.destroy();
         reject(error);
       };
-      secure.once('error', onError);
+      secure.once('error', fail);
       secure.once('close', () => reject(new Error('connection closed during the TLS handshake')));
       secure.once('secure', () => {
         // A PSK suite authenticated the client by its key; certificates are for the others.
         const byKey = secure.getCipher().name.includes('PSK');
         const why = x509?.verifyPeer && !byKey ? peerRejection(secure) : undefined;
-        if (why) return onError(new Error(why));
-        secure.off('error', onError);
+        if (why) return fail(new Error(why));
+        secure.off('error', fail);
+        secure.on('error', onError);
+        secure.once('close', () => raw.destroy());
         resolve(secure);
       });
     });

@@ -192,3 +192,17 @@ export class SocketReader {
     }
   }
 }
+
+/** Resolves once `socket` has at most `highWaterBytes` queued for writing, or is gone. */
+export function whenDrained(socket: Socket, highWaterBytes: number): Promise<void> {
+  if (socket.writableLength <= highWaterBytes || socket.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
