@@ -162,7 +162,7 @@ export class NbdHandshake {
   /** TLS is required and not up yet. */
   private tlsPending(): boolean {
     const tls = this.io.tls;
-    return tls !== undefined && tls.required && !tls.active;
+    return tls?.required === true && !tls.active;
   }
 
   /**
