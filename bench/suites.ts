@@ -6,6 +6,7 @@ import { runDashboardBench } from './dashboard-bench.js';
 import { runFollowBench } from './follow-bench.js';
 import { runLogBench } from './log-bench.js';
 import { runNbdBench } from './nbd-bench.js';
+import { runNbdTlsBench } from './nbd-tls-bench.js';
 import { startShadowlogForBench } from './shadowlog-under-test.js';
 import { runWritePathBench } from './write-path-bench.js';
 
@@ -34,4 +35,6 @@ export const BENCH_SUITES: Record<string, BenchSuite> = {
       runNbdBench({ dir: scratch, quick: options.quick, startShadowlog: startShadowlogForBench }),
     ),
   follow: runFollowBench,
+  'nbd-tls': (options) =>
+    inScratch(options.dir, (scratch) => runNbdTlsBench({ dir: scratch, quick: options.quick })),
 };

@@ -10,6 +10,7 @@ import { engineLogReader } from './dashboard-source.js';
 import { type EngineTuning, withEngine } from './open-set.js';
 import { findServer, newControlToken, publishServer, withdrawServer } from './server-info.js';
 import type { SetPaths } from './set-home.js';
+import { httpTlsOptions, nbdTlsOptions, type TlsCredentials } from './tls-credentials.js';
 
 /** A listen address. */
 export interface HostPort {
@@ -25,10 +26,18 @@ export interface ServeSetOptions {
   readonly nbd: HostPort;
   /** Where the control API and the dashboard listen; loopback unless {@link httpTls}. */
   readonly http: HostPort;
-  /** https for the control API and the dashboard (required for a non-loopback --http). */
+  /**
+   * https for the control API and the dashboard (required for a non-loopback --http); taken
+   * from {@link tls}'s certificates when omitted.
+   */
   readonly httpTls?: TlsOptions;
-  /** Permit a non-loopback NBD address (the NBD protocol has no authentication). */
+  /** Permit a non-loopback NBD address without required TLS (plain NBD has no authentication). */
   readonly allowRemote: boolean;
+  /**
+   * TLS credentials (`--tls-certs`, `--tls-psk`, `--tls`). With mode 'require' a non-loopback
+   * `--nbd` needs no {@link allowRemote}.
+   */
+  readonly tls?: TlsCredentials;
   /** Engine options. */
   readonly tuning: EngineTuning;
   /** NBD connection limits; the NBD server's defaults when omitted. */
@@ -72,7 +81,7 @@ export async function serveSet(
   options: ServeSetOptions,
   whileServing: (served: ServedSet) => Promise<void>,
 ): Promise<void> {
-  if (!isLoopbackHost(options.http.host) && options.httpTls === undefined)
+  if (!isLoopbackHost(options.http.host) && httpTlsOf(options) === undefined)
     throw new InvalidArgumentError(
       '--http must be a loopback address unless it serves TLS: the control API and the dashboard carry a token in the clear',
     );
@@ -129,6 +138,11 @@ function listenFailure(error: unknown, option: '--nbd' | '--http', address: Host
   return error;
 }
 
+/** https of the control API and the dashboard: given, or the NBD certificates (PSK has no https form). */
+function httpTlsOf(options: ServeSetOptions): TlsOptions | undefined {
+  return options.httpTls ?? (options.tls ? httpTlsOptions(options.tls) : undefined);
+}
+
 async function serveUnit(
   unit: VirtualUnit,
   reader: LogReader,
@@ -142,6 +156,7 @@ async function serveUnit(
     allowNonLoopback: options.allowRemote,
     log: options.log,
     ...options.nbdLimits,
+    ...(options.tls ? { tls: nbdTlsOptions(options.tls) } : {}),
   }).catch((error: unknown) => {
     throw listenFailure(error, '--nbd', options.nbd);
   });
@@ -152,6 +167,7 @@ async function serveUnit(
     const token = newControlToken();
     // The page's URL carries a second token that opens the read API only (README "Dashboard").
     const readToken = newControlToken();
+    const httpTls = httpTlsOf(options);
     control = await startControlServer({
       unit,
       host: options.http.host,
@@ -159,7 +175,7 @@ async function serveUnit(
       token,
       readToken,
       reader,
-      ...(options.httpTls && { tls: options.httpTls }),
+      ...(httpTls && { tls: httpTls }),
     }).catch((error: unknown) => {
       throw listenFailure(error, '--http', options.http);
     });
@@ -176,6 +192,9 @@ async function serveUnit(
         http: served.controlAddress,
         nbd: served.nbdAddress,
         startedAt: new Date().toISOString(),
+        ...(httpTls && options.tls?.x509
+          ? { scheme: 'https' as const, caCertFile: options.tls.x509.trustFile }
+          : {}),
       },
       token,
     );

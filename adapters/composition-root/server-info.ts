@@ -14,6 +14,10 @@ export const serverInfoSchema = z.object({
   nbd: z.string().nullable(),
   /** ISO time the server started. */
   startedAt: z.string(),
+  /** `https` when the control API serves TLS (`serve --tls-certs`); absent: http. */
+  scheme: z.enum(['http', 'https']).optional(),
+  /** The CA certificate (PEM) local commands trust for an https control API. */
+  caCertFile: z.string().optional(),
 });
 export type ServerInfo = z.infer<typeof serverInfoSchema>;
 

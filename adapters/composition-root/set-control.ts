@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { IoError } from '../../domain/errors.js';
 import { ControlClient } from '../http/control-client.js';
 import { findServer } from './server-info.js';
 import type { SetPaths } from './set-home.js';
@@ -11,5 +13,16 @@ export type { ControlClient } from '../http/control-client.js';
  */
 export async function findControlClient(paths: SetPaths): Promise<ControlClient | null> {
   const server = await findServer(paths);
-  return server ? new ControlClient(server.info, server.token) : null;
+  if (!server) return null;
+  const { info } = server;
+  const caFile = info.caCertFile;
+  const ca =
+    caFile === undefined
+      ? undefined
+      : await readFile(caFile).catch((error: Error) => {
+          throw new IoError(
+            `the server of this set serves https with CA ${caFile}, which cannot be read (${error.message}): restore the file or restart the server`,
+          );
+        });
+  return new ControlClient({ ...info, ...(ca ? { ca } : {}) }, server.token);
 }

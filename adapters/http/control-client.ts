@@ -1,3 +1,4 @@
+import { request as httpsRequest } from 'node:https';
 import { IoError } from '../../domain/errors.js';
 import type {
   AbortAnswer,
@@ -17,6 +18,10 @@ export interface ControlEndpoint {
   readonly pid: number;
   /** `host:port` of the control API. */
   readonly http: string;
+  /** `https` when the server serves TLS (`serve --tls-certs`); http when absent. */
+  readonly scheme?: 'http' | 'https';
+  /** The CA certificate (PEM) to trust for https; the system's CAs when absent. */
+  readonly ca?: Buffer;
 }
 
 /**
@@ -80,25 +85,58 @@ export class ControlClient {
   }
 
   private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    let response: Response;
+    let answer: { status: number; text: string };
     try {
-      response = await fetch(`http://${this.endpoint.http}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      answer = await this.send(method, path, body === undefined ? undefined : JSON.stringify(body));
     } catch (error) {
       throw new IoError(
         `the server of this set (pid ${this.endpoint.pid}) is not reachable at ${this.endpoint.http}: ${(error as Error).message}; stop it or remove its server.json`,
       );
     }
-    const payload = (await response.json()) as { error?: { code: string; message: string } } & T;
-    if (!response.ok) {
+    const payload = JSON.parse(answer.text) as { error?: { code: string; message: string } } & T;
+    if (answer.status < 200 || answer.status > 299) {
       throw errorFromCode(
         payload.error?.code ?? 'IO_ERROR',
-        payload.error?.message ?? `server answered ${response.status}`,
+        payload.error?.message ?? `server answered ${answer.status}`,
       );
     }
     return payload;
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body: string | undefined,
+  ): Promise<{ status: number; text: string }> {
+    const headers = { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' };
+    if (this.endpoint.scheme !== 'https') {
+      const response = await fetch(`http://${this.endpoint.http}${path}`, { method, headers, body });
+      return { status: response.status, text: await response.text() };
+    }
+    // fetch takes no CA of its own: node:https does, so a server's own CA (serve --tls-certs)
+    // is trusted without touching the process's trust store.
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        `https://${this.endpoint.http}${path}`,
+        {
+          method,
+          headers,
+          ...(this.endpoint.ca ? { ca: this.endpoint.ca } : {}),
+          // The chain is checked against the server's own CA file; the name is not, since a
+          // local command reaches it by the loopback address, which its certificate may not name.
+          checkServerIdentity: () => undefined,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 }

@@ -19,3 +19,4 @@ export {
   type NbdServerOptions,
   startNbdServer,
 } from './nbd-server.js';
+export type { NbdTlsOptions, NbdTlsX509 } from './nbd-tls.js';

@@ -85,9 +85,6 @@ async function run(
     case NbdCommand.TRIM:
       await trimBytes(exp, lock, request.offset, request.length, fua);
       return DONE;
-    case NbdCommand.CACHE:
-      // Advisory only, and not advertised; a clean no-op is a valid implementation.
-      return DONE;
     case NbdCommand.WRITE_ZEROES: {
       const noHole = (request.flags & NbdCommandFlag.NO_HOLE) !== 0;
       await zeroBytes(exp, lock, request.offset, request.length, { fua, noHole });

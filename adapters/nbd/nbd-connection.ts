@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { RangeLock } from '../../primitives/range-lock.js';
 import { InFlightBudget } from './in-flight-budget.js';
-import { type CommandOutcome, type ExecutionContext, executeCommand } from './nbd-command-executor.js';
+import { type CommandOutcome, executeCommand } from './nbd-command-executor.js';
 import {
   HANDSHAKE_WRITE_HIGH_WATER_BYTES,
   MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION,
@@ -13,20 +13,21 @@ import {
 } from './nbd-constants.js';
 import { describeError } from './nbd-error-mapping.js';
 import type { NbdExport } from './nbd-export.js';
-import { type HandshakeExports, NbdHandshake, type NegotiatedSession } from './nbd-handshake.js';
+import { NbdHandshake } from './nbd-handshake.js';
 import type { NbdLog } from './nbd-log.js';
 import {
   hasPayload,
   type NbdRequest,
   parseRequestHeader,
-  type RequestLimits,
   type RequestRejection,
   validateRequest,
 } from './nbd-request.js';
+import { type HandshakeExports, type NegotiatedSession, sessionTerms } from './nbd-session.js';
+import type { NbdTlsUpgrader } from './nbd-tls.js';
 import { replyParts } from './reply-parts.js';
 import { costOf } from './request-cost.js';
 import type { SharedBudget } from './shared-budget.js';
-import { SocketReader } from './socket-reader.js';
+import { SocketReader, whenDrained } from './socket-reader.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionServices {
@@ -46,6 +47,8 @@ export interface ConnectionServices {
   readonly idleTimeoutMs: number;
   /** Where to report. */
   readonly log: NbdLog;
+  /** STARTTLS, when the server has TLS credentials. */
+  readonly tls?: NbdTlsUpgrader;
 }
 
 /** After our FIN, a peer that neither reads nor closes is cut off after this long. */
@@ -63,7 +66,10 @@ const CLOSE_LINGER_MS = 5_000;
 export class NbdConnection {
   /** Resolves when the socket is closed and nothing is in flight any more. */
   readonly finished: Promise<void>;
-  private readonly reader: SocketReader;
+  /** The TCP socket until STARTTLS, then the TLS socket over it. */
+  private socket: Socket;
+  private reader: SocketReader;
+  private tlsActive = false;
   private readonly budget: InFlightBudget;
   private session: NegotiatedSession | undefined;
   private lockName: string | undefined;
@@ -76,11 +82,13 @@ export class NbdConnection {
   private lastActiveMs = performance.now();
 
   constructor(
-    private readonly socket: Socket,
+    private readonly raw: Socket,
     private readonly services: ConnectionServices,
     /** Label for log lines, e.g. the peer address. */
     readonly label: string,
   ) {
+    const socket = raw;
+    this.socket = raw;
     socket.setNoDelay(true);
     this.reader = new SocketReader(socket, READER_HIGH_WATER_BYTES);
     this.budget = new InFlightBudget(services.maxInFlightBytes, MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
@@ -164,12 +172,23 @@ export class NbdConnection {
       this.socket.destroy();
     }, this.services.handshakeTimeoutMs);
     timer.unref();
+    const connection = this;
+    const tls = this.services.tls;
     const handshake = new NbdHandshake(
       {
-        reader: this.reader,
+        get reader() {
+          return connection.reader;
+        },
         write: (data) => this.write(data),
         waitForWritable: () => this.waitForWritable(),
         isShuttingDown: () => this.holdOpenForShutdown,
+        tls: tls && {
+          required: tls.required,
+          get active() {
+            return connection.tlsActive;
+          },
+          start: (ack) => this.startTls(tls, ack),
+        },
       },
       this.services.exports,
       (message) => this.services.log('warn', message),
@@ -195,6 +214,24 @@ export class NbdConnection {
     this.reader.stop();
     await Promise.race([this.budget.whenIdle(), this.socketClosed]);
     if (!this.holdOpenForShutdown) this.close();
+  }
+
+  /**
+   * STARTTLS: the reader lets go of the TCP socket, the ACK goes out in plain, and the TLS socket
+   * over it becomes the connection's socket. The handshake timer still bounds the TLS handshake.
+   */
+  private async startTls(tls: NbdTlsUpgrader, ack: Buffer): Promise<void> {
+    if (this.reader.detach() !== 0) {
+      throw new Error('the client sent data before the reply to NBD_OPT_STARTTLS');
+    }
+    this.raw.write(ack);
+    const secure = await tls.upgrade(this.raw, (error) =>
+      this.services.log('debug', `${this.label}: TLS socket error: ${describeError(error)}`),
+    );
+    this.socket = secure;
+    this.reader = new SocketReader(secure, READER_HIGH_WATER_BYTES);
+    this.tlsActive = true;
+    this.services.log('debug', `${this.label}: ${secure.getProtocol() ?? '?'} ${secure.getCipher().name}`);
   }
 
   /** The request loop; returns why it ended. */
@@ -353,39 +390,6 @@ export class NbdConnection {
   }
 
   private waitForWritable(): Promise<void> {
-    if (this.socket.writableLength <= HANDSHAKE_WRITE_HIGH_WATER_BYTES || this.socket.destroyed) {
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
+    return whenDrained(this.socket, HANDSHAKE_WRITE_HIGH_WATER_BYTES);
   }
-}
-
-/** What a request is checked against and executed with, for the session's lifetime. */
-function sessionTerms(
-  session: NegotiatedSession,
-  lock: RangeLock,
-): { limits: RequestLimits; context: ExecutionContext } {
-  return {
-    limits: {
-      sizeBytes: session.sizeBytes,
-      readOnly: session.export.readOnly,
-      structuredReplies: session.structuredReplies,
-      blockSizeNegotiated: session.blockSizeNegotiated,
-      metaContextCount: session.metaContexts.length,
-    },
-    context: {
-      export: session.export,
-      lock,
-      sizeBytes: session.sizeBytes,
-      metaContexts: session.metaContexts,
-    },
-  };
 }

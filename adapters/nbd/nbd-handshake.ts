@@ -42,53 +42,8 @@ import {
   parseInfoRequest,
   parseMetaContextRequest,
 } from './nbd-option-codec.js';
+import type { HandshakeExports, HandshakeIo, HandshakeResult, NegotiatedSession } from './nbd-session.js';
 import { decodeProtocolString } from './nbd-wire.js';
-import type { SocketReader } from './socket-reader.js';
-
-/** What the handshake needs from the connection. */
-export interface HandshakeIo {
-  /** Source of the client's bytes. */
-  readonly reader: SocketReader;
-  /** Queue bytes for the client. */
-  write(data: Buffer): void;
-  /** Resolves once queued reply bytes are below the handshake high-water mark. */
-  waitForWritable(): Promise<void>;
-  /** True once the server is closing: the handshake stops at the next option boundary. */
-  isShuttingDown(): boolean;
-}
-
-/** How the handshake finds exports; both may throw (the handshake answers with an error reply). */
-export interface HandshakeExports {
-  /** The export a client names ('' = default export), or undefined. */
-  lookup(name: string): NbdExport | undefined;
-  /** Every export, for NBD_OPT_LIST. */
-  list(): readonly NbdExport[];
-}
-
-/** Everything agreed in the handshake that the transmission phase needs. */
-export interface NegotiatedSession {
-  /** The backend. */
-  readonly export: NbdExport;
-  /** Export size as advertised (the backend size rounded down to 512 bytes). */
-  readonly sizeBytes: number;
-  /** Transmission flags as advertised. */
-  readonly transmissionFlags: number;
-  /** NBD_OPT_STRUCTURED_REPLY was acknowledged. */
-  readonly structuredReplies: boolean;
-  /**
-   * The client entered transmission with NBD_OPT_GO asking for NBD_INFO_BLOCK_SIZE, so it promised
-   * to honour the 512-byte minimum: unaligned requests are then answered EINVAL. Clients that did
-   * not (NBD_OPT_EXPORT_NAME, or GO without the request) get the default minimum of 1 byte.
-   */
-  readonly blockSizeNegotiated: boolean;
-  /** Contexts selected for this export (empty: BLOCK_STATUS is refused with EINVAL). */
-  readonly metaContexts: readonly SelectedMetaContext[];
-}
-
-/** Outcome of the handshake: transmission, or a closed connection and why (for the log). */
-export type HandshakeResult =
-  | { readonly kind: 'transmission'; readonly session: NegotiatedSession }
-  | { readonly kind: 'closed'; readonly reason: string };
 
 /** Transmission flags for an export. SEND_DF only with structured replies, as the spec requires. */
 export function transmissionFlagsFor(readOnly: boolean, structuredReplies: boolean): number {
@@ -134,6 +89,7 @@ export class NbdHandshake {
   private structuredReplies = false;
   private selected: SelectedForExport | undefined;
   private readonly contextIds = new MetaContextIds();
+  private fixedNewstyle = false;
 
   constructor(
     private readonly io: HandshakeIo,
@@ -163,8 +119,13 @@ export class NbdHandshake {
     if ((clientFlags & ~known) !== 0) {
       return { kind: 'closed', reason: `unknown client flags 0x${clientFlags.toString(16)}` };
     }
-    // A client without C_FIXED_NEWSTYLE is still served fixed newstyle (the spec allows it).
+    // A client without C_FIXED_NEWSTYLE is still served fixed newstyle (the spec allows it),
+    // but TLS needs fixed newstyle (spec, TLS support): such a client cannot meet FORCEDTLS.
     const noZeroes = (clientFlags & NbdClientFlag.C_NO_ZEROES) !== 0;
+    this.fixedNewstyle = (clientFlags & NbdClientFlag.C_FIXED_NEWSTYLE) !== 0;
+    if (this.io.tls?.required && !this.fixedNewstyle) {
+      return { kind: 'closed', reason: 'TLS is required and the client did not set C_FIXED_NEWSTYLE' };
+    }
 
     for (let count = 0; count < MAX_OPTIONS_PER_HANDSHAKE; count++) {
       if (this.io.isShuttingDown()) return { kind: 'closed', reason: 'server shutting down' };
@@ -175,8 +136,17 @@ export class NbdHandshake {
       if (lengthBytes > MAX_SKIPPABLE_OPTION_BYTES) {
         return { kind: 'closed', reason: `option ${option} announces ${lengthBytes} bytes of data` };
       }
-      if (option === NbdOption.EXPORT_NAME) return await this.exportName(lengthBytes, noZeroes);
-      if (lengthBytes > MAX_OPTION_DATA_BYTES) {
+      if (this.tlsPending() && option !== NbdOption.STARTTLS && option !== NbdOption.ABORT) {
+        // FORCEDTLS (spec, TLS support): EXPORT_NAME cannot fail, so it ends the session.
+        if (option === NbdOption.EXPORT_NAME)
+          return { kind: 'closed', reason: 'NBD_OPT_EXPORT_NAME before TLS' };
+        await this.io.reader.skip(lengthBytes);
+        this.reply(option, NbdOptionReply.ERR_TLS_REQD, 'TLS is required: send NBD_OPT_STARTTLS first');
+      } else if (option === NbdOption.EXPORT_NAME) {
+        return await this.exportName(lengthBytes, noZeroes);
+      } else if (option === NbdOption.STARTTLS && this.io.tls) {
+        await this.startTls(lengthBytes);
+      } else if (lengthBytes > MAX_OPTION_DATA_BYTES) {
         await this.io.reader.skip(lengthBytes);
         this.reply(option, NbdOptionReply.ERR_TOO_BIG, `option data of ${lengthBytes} bytes is too large`);
       } else {
@@ -187,6 +157,36 @@ export class NbdHandshake {
       await this.io.waitForWritable();
     }
     return { kind: 'closed', reason: `more than ${MAX_OPTIONS_PER_HANDSHAKE} options` };
+  }
+
+  /** TLS is required and not up yet. */
+  private tlsPending(): boolean {
+    const tls = this.io.tls;
+    return tls?.required === true && !tls.active;
+  }
+
+  /**
+   * NBD_OPT_STARTTLS with TLS configured: ACK and upgrade, or an error reply. What was negotiated
+   * in plain (structured replies, meta contexts) is forgotten: a man in the middle may have sent it.
+   */
+  private async startTls(lengthBytes: number): Promise<void> {
+    const option = NbdOption.STARTTLS;
+    const tls = this.io.tls!;
+    if (lengthBytes !== 0) {
+      await this.io.reader.skip(lengthBytes);
+      return this.reply(option, NbdOptionReply.ERR_INVALID, 'NBD_OPT_STARTTLS takes no data');
+    }
+    if (tls.active) return this.reply(option, NbdOptionReply.ERR_INVALID, 'TLS is already active');
+    if (!this.fixedNewstyle) {
+      return this.reply(option, NbdOptionReply.ERR_POLICY, 'TLS needs the client flag C_FIXED_NEWSTYLE');
+    }
+    this.structuredReplies = false;
+    this.selected = undefined;
+    try {
+      await tls.start(encodeOptionReply(option, NbdOptionReply.ACK));
+    } catch (error) {
+      throw new CloseConnection(`TLS handshake failed: ${describeError(error)}`);
+    }
   }
 
   /** NBD_OPT_EXPORT_NAME cannot return an error: an unknown export closes the connection. */
@@ -231,7 +231,7 @@ export class NbdHandshake {
         this.setMetaContext(data);
         return undefined;
       default:
-        // STARTTLS, EXTENDED_HEADERS and anything unknown: not supported; negotiation goes on.
+        // STARTTLS without credentials, EXTENDED_HEADERS and anything unknown: not supported.
         this.reply(option, NbdOptionReply.ERR_UNSUP, `option ${option} is not supported by this server`);
         return undefined;
     }

@@ -122,6 +122,13 @@ export function validateRequest(request: NbdRequest, limits: RequestLimits): Req
   if (unknownFlags !== 0) {
     return reject(NbdErrno.EINVAL, `flags 0x${unknownFlags.toString(16)} are not valid for command ${type}`);
   }
+  if (type === NbdCommand.CACHE) {
+    // Not advertised (no NBD_FLAG_SEND_CACHE): answered as an unknown command, as nbdkit does.
+    return reject(
+      NbdErrno.EINVAL,
+      'NBD_CMD_CACHE is not supported by this server (can_cache is not advertised)',
+    );
+  }
   if (type === NbdCommand.FLUSH) {
     return offset === 0 && length === 0
       ? undefined

@@ -15,6 +15,7 @@ import {
 import { describeError } from './nbd-error-mapping.js';
 import type { NbdExport } from './nbd-export.js';
 import { type NbdLog, safeLog } from './nbd-log.js';
+import { type NbdTlsOptions, NbdTlsUpgrader } from './nbd-tls.js';
 import { SharedBudget } from './shared-budget.js';
 
 /** Options of {@link startNbdServer}. */
@@ -27,8 +28,13 @@ export interface NbdServerOptions {
   readonly exports: (name: string) => NbdExport | undefined;
   /** Every export, for NBD_OPT_LIST (`nbdinfo --list`). */
   readonly listExports: () => readonly NbdExport[];
-  /** Permit a non-loopback address. NBD has no authentication: anyone who can connect can write. */
+  /**
+   * Permit a non-loopback address without required TLS. Plain NBD has no authentication: anyone
+   * who can connect can write. With `tls.mode` 'require' a non-loopback address needs no permission.
+   */
   readonly allowNonLoopback?: boolean;
+  /** NBD_OPT_STARTTLS with these credentials; without, the server is NOTLS (STARTTLS: ERR_UNSUP). */
+  readonly tls?: NbdTlsOptions;
   /** Bound on payload and reply bytes held per connection (default 64 MiB). */
   readonly maxInFlightBytesPerConnection?: number;
   /** Bound on payload and reply bytes held by all connections together (default 256 MiB). */
@@ -141,11 +147,12 @@ interface NbdServerLimits {
 
 /** Check the address and the bounds; warn about a permitted non-loopback address. */
 function checkOptions(options: NbdServerOptions, log: NbdLog): NbdServerLimits {
-  if (!isLoopbackHost(options.host)) {
+  // Required TLS authenticates every client (certificate or key) before it learns of the export.
+  if (!isLoopbackHost(options.host) && options.tls?.mode !== 'require') {
     if (!options.allowNonLoopback) {
       throw new InvalidArgumentError(
         `refusing to serve NBD on non-loopback address ${options.host}: the NBD protocol has no ` +
-          'authentication, so anyone who can reach it can read and write the volume; set allowNonLoopback to do it anyway',
+          'authentication, so anyone who can reach it can read and write the volume; require TLS or set allowNonLoopback to do it anyway',
       );
     }
     log(
@@ -215,6 +222,7 @@ function servicesOf(
 ): ConnectionServices {
   const lookup = exportLookup(options);
   const locks = new ExportLocks();
+  const tls = options.tls && new NbdTlsUpgrader(options.tls);
   return {
     exports: { lookup, list: () => options.listExports() },
     acquireExportLock: (name) => locks.acquire(name),
@@ -224,6 +232,7 @@ function servicesOf(
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     idleTimeoutMs: limits.idleTimeoutMs,
     log,
+    ...(tls ? { tls } : {}),
   };
 }
 
@@ -241,7 +250,7 @@ function listen(server: Server, host: string, port: number): Promise<NbdServerAd
 }
 
 /**
- * Start an NBD server (fixed newstyle, no TLS) serving the given exports. Rejects with an
+ * Start an NBD server (fixed newstyle, TLS by STARTTLS when `tls` is given) serving the given exports. Rejects with an
  * InvalidArgumentError for a non-loopback host without `allowNonLoopback`, or with an IoError
  * naming the address when it cannot listen (its `cause` the system error).
  */

@@ -5,6 +5,7 @@ import { NBD_STATE_DIRTY } from './nbd-constants.js';
 import type { NbdExport, NbdExtent } from './nbd-export.js';
 import { type NbdLog, safeLog } from './nbd-log.js';
 import { type NbdServer, startNbdServer } from './nbd-server.js';
+import type { NbdTlsOptions } from './nbd-tls.js';
 
 /** Prefix of the dirty-bitmap meta contexts, as QEMU names them. */
 export const DIRTY_BITMAP_CONTEXT = 'qemu:dirty-bitmap:';
@@ -52,6 +53,9 @@ export function shadowSetExport(unit: VirtualUnit, name: string): NbdExport {
         return [{ length: Math.min(length, sizeBytes - offset), flags: 0 }];
       }
       const chunks = await dirtyChunks(unit, context);
+      // A member that has returned (full again) has no write bitmap: it misses nothing, so its
+      // context answers one clean extent (status 0, which the spec says is always safe).
+      if (chunks === 'clean') return [{ length: Math.min(length, sizeBytes - offset), flags: 0 }];
       return bitmapExtents(chunks, g.chunkBlocks * g.blockSize, offset, Math.min(sizeBytes, offset + length));
     },
   };
@@ -67,14 +71,18 @@ function sincePosition(context: string): number | null {
   return Number.isSafeInteger(position) ? position : null;
 }
 
-/** The bitmap a dirty-bitmap context names: a member's, a checkpoint's or a position's. */
-async function dirtyChunks(unit: VirtualUnit, context: string): Promise<ChunkBitmap> {
+/**
+ * The bitmap a dirty-bitmap context names: a member's, a checkpoint's or a position's; 'clean'
+ * for a member without one (it is full). A deleted checkpoint or a removed member throws: its
+ * bitmap is gone, and "clean" could be a lie to a backup that trusts it.
+ */
+async function dirtyChunks(unit: VirtualUnit, context: string): Promise<ChunkBitmap | 'clean'> {
   if (!context.startsWith(DIRTY_BITMAP_CONTEXT)) throw new OutOfRangeError(`unknown meta context ${context}`);
   const leaf = context.slice(DIRTY_BITMAP_CONTEXT.length);
   const set = unit.state.set;
   const member = set.members.find((m) => m.id === leaf);
   if (member) {
-    if (!member.bitmap) throw new OutOfRangeError(`member ${leaf} has no write bitmap now`);
+    if (!member.bitmap) return 'clean';
     return member.bitmap.chunks;
   }
   const checkpoint = set.checkpoints.find((c) => c.name === leaf);
@@ -112,6 +120,7 @@ export async function startSetNbdServer(
     log?: (line: string) => void;
     maxConnections?: number;
     idleTimeoutMs?: number;
+    tls?: NbdTlsOptions;
   },
 ): Promise<NbdServer & { addressText: string }> {
   const exported = shadowSetExport(unit, name);
@@ -127,6 +136,7 @@ export async function startSetNbdServer(
     maxConnections: options.maxConnections,
     idleTimeoutMs: options.idleTimeoutMs,
     log,
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   const host = server.address.host.includes(':') ? `[${server.address.host}]` : server.address.host;
   return Object.assign(server, { addressText: `${host}:${server.address.port}` });

@@ -36,9 +36,29 @@ export class SocketReader {
     private readonly socket: Socket,
     private readonly highWaterBytes: number,
   ) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.onClosed());
-    socket.on('close', () => this.onClosed());
+    socket.on('data', this.dataListener);
+    socket.on('end', this.closedListener);
+    socket.on('close', this.closedListener);
+  }
+
+  private readonly dataListener = (chunk: Buffer): void => this.onData(chunk);
+  private readonly closedListener = (): void => this.onClosed();
+
+  /**
+   * Hand the socket over (STARTTLS wraps it): stop listening and pause it. Returns the bytes
+   * received and not consumed, which the caller must treat as a protocol error (the client may
+   * send nothing between the STARTTLS request and the server's reply).
+   */
+  detach(): number {
+    this.socket.off('data', this.dataListener);
+    this.socket.off('end', this.closedListener);
+    this.socket.off('close', this.closedListener);
+    const left = this.buffered;
+    this.stopped = true;
+    this.chunks.length = 0;
+    this.buffered = 0;
+    this.headOffset = 0;
+    return left;
   }
 
   /** Bytes received and not yet consumed. */
@@ -171,4 +191,18 @@ export class SocketReader {
       this.headOffset = 0;
     }
   }
+}
+
+/** Resolves once `socket` has at most `highWaterBytes` queued for writing, or is gone. */
+export function whenDrained(socket: Socket, highWaterBytes: number): Promise<void> {
+  if (socket.writableLength <= highWaterBytes || socket.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
 }

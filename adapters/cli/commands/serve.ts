@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../../domain/errors.js';
 import { type HostPort, serveSet } from '../../composition-root/serve-set.js';
+import { loadTlsCredentials, type TlsMode } from '../../composition-root/tls-credentials.js';
 import { type CommandContext, contextOf } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
 import { parseCount } from '../size-argument.js';
@@ -21,6 +22,16 @@ interface ServeOptions {
   readonly copyRate?: string;
   readonly maxConnections: string;
   readonly idleTimeout: string;
+  readonly tls?: string;
+  readonly tlsCerts?: string;
+  readonly tlsPsk?: string;
+  readonly tlsVerifyPeer?: boolean;
+}
+
+/** `--tls require|on|off`. */
+function parseTlsMode(text: string | undefined): TlsMode | undefined {
+  if (text === undefined || text === 'require' || text === 'on' || text === 'off') return text;
+  throw new InvalidArgumentError(`--tls '${text}' is invalid: give require, on or off`);
 }
 
 /** Parse HOST:PORT. */
@@ -43,7 +54,14 @@ export function registerServe(program: Command): void {
       'control API and dashboard listen address (default 127.0.0.1, random port)',
       '127.0.0.1:0',
     )
-    .option('--allow-remote', 'allow a non-loopback NBD address (the NBD protocol has no authentication)')
+    .option(
+      '--allow-remote',
+      'allow a non-loopback NBD address without required TLS (plain NBD has no authentication)',
+    )
+    .option('--tls-certs <dir>', 'x509 credentials: ca-cert.pem, server-cert.pem, server-key.pem')
+    .option('--tls-verify-peer', 'require a client certificate signed by ca-cert.pem')
+    .option('--tls-psk <file>', 'pre-shared keys, username:hexkey lines (psktool)')
+    .option('--tls <mode>', 'require (default with credentials), on (offered) or off')
     .option('--max-copies <n>', 'copies running at once (OpenVMS SHADOW_MAX_COPY)', '2')
     .option('--copy-rate <MiB/s>', 'copy bandwidth limit (default unlimited)')
     .option(
@@ -74,6 +92,12 @@ async function serve(ctx: CommandContext, set: string, options: ServeOptions): P
     maxConnections: parseCount('--max-connections', options.maxConnections, 1),
     idleTimeoutMs: parseCount('--idle-timeout', options.idleTimeout, 0) * 1000,
   };
+  const tls = await loadTlsCredentials({
+    certsDir: options.tlsCerts,
+    pskFile: options.tlsPsk,
+    verifyPeer: options.tlsVerifyPeer === true,
+    mode: parseTlsMode(options.tls),
+  });
   const log = (line: string) => ctx.output.note(line);
   // Lifted once serveSet returns; set when the stop begins.
   const bound = { lift: (): void => undefined };
@@ -81,10 +105,12 @@ async function serve(ctx: CommandContext, set: string, options: ServeOptions): P
     await serveSet(
       paths,
       ctx.home,
-      { nbd, http, allowRemote: options.allowRemote === true, tuning, nbdLimits, log },
+      { nbd, http, allowRemote: options.allowRemote === true, tuning, nbdLimits, log, tls },
       async (served) => {
+        const scheme = tls.mode === 'require' ? 'nbds' : 'nbd';
+        const note = tls.mode === 'on' ? ' (TLS offered)' : '';
         ctx.output.note(
-          `serving ${set}: NBD nbd://${served.nbdAddress}/${set}, control API http://${served.controlAddress} (pid ${served.pid})`,
+          `serving ${set}: NBD ${scheme}://${served.nbdAddress}/${set}${note}, control API http://${served.controlAddress} (pid ${served.pid})`,
         );
         ctx.output.note(`dashboard: ${served.dashboardUrl}`);
         await waitForSignal();

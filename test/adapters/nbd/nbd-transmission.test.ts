@@ -126,7 +126,6 @@ describe('NBD transmission', () => {
       expect(await c.errorOf(NbdCommand.WRITE, 4096, 0)).toBe(0);
       expect(await c.errorOf(NbdCommand.TRIM, 4096, 0)).toBe(0);
       expect(await c.errorOf(NbdCommand.WRITE_ZEROES, 4096, 0)).toBe(0);
-      expect(await c.errorOf(NbdCommand.CACHE, 4096, 512)).toBe(0);
       expect(await c.errorOf(NbdCommand.READ, 0, 512)).toBe(0);
     }
   });
