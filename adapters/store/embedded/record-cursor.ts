@@ -3,7 +3,6 @@ import { assert, InvariantViolationError } from '../../../domain/errors.js';
 import type { RecordedEvent, ShadowEvent, WriteEventType } from '../../../domain/events.js';
 import type { ReplayVisitor } from '../../../domain/ports/event-store.js';
 import { createWriteRun, type WriteRun } from '../../../domain/write-run.js';
-import { crc32cRange } from './crc32c.js';
 import { ioError } from './durable-file.js';
 import { corruptAt, type LogState, type SegmentState, segmentIndexOf } from './log-state.js';
 import {
@@ -26,6 +25,7 @@ import {
   writeLbnOf,
 } from './record-codec.js';
 import { SEGMENT_HEADER_BYTES } from './segment-format.js';
+import { writeFrameCrc } from './write-frame-crc.js';
 
 /**
  * Sequential reading of committed records `[from, to)`: locate `from` through the sparse
@@ -205,7 +205,7 @@ export class RecordCursor {
       const kind = buf[rel + 8]! & KIND_MASK;
       if (kind >= KIND_BLOCKS_WRITTEN && kind <= KIND_ZEROES_WRITTEN && n < limit) {
         if (rel + WRITE_RECORD_BYTES <= end && readU32(buf, rel + 4) === WRITE_BODY_BYTES) {
-          if (crc32cRange(buf, rel + 4, rel + WRITE_RECORD_BYTES) !== readU32(buf, rel)) {
+          if (writeFrameCrc(buf, rel) !== readU32(buf, rel)) {
             throw corruptAt(segment, this.windowStart + rel, frameProblem(checkFrame(buf, rel, end)));
           }
           kinds[k] = kind;

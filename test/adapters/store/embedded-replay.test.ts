@@ -2,7 +2,10 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { crc32cRange } from '../../../adapters/store/embedded/crc32c.js';
 import { openEmbeddedStore } from '../../../adapters/store/embedded/index.js';
+import { WRITE_BODY_BYTES } from '../../../adapters/store/embedded/record-codec.js';
+import { writeFrameCrc } from '../../../adapters/store/embedded/write-frame-crc.js';
 import { LogCorruptError } from '../../../domain/errors.js';
 import type { RecordedEvent, ShadowEvent } from '../../../domain/events.js';
 import { stateAt } from '../../../processes/queries/state-at.js';
@@ -88,4 +91,18 @@ describe('embedded store replay (write runs)', () => {
       segment.name,
     );
   }, 30_000);
+});
+
+describe('writeFrameCrc', () => {
+  it('equals crc32cRange over a write frame for any body', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 27, maxLength: 27 }), fc.nat({ max: 5 }), (bytes, lead) => {
+        const buf = new Uint8Array(lead + 27);
+        buf.set(bytes, lead);
+        buf.set([WRITE_BODY_BYTES, 0, 0, 0], lead + 4);
+        expect(writeFrameCrc(buf, lead)).toBe(crc32cRange(buf, lead + 4, lead + 27));
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
