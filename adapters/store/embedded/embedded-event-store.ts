@@ -323,8 +323,7 @@ export class EmbeddedEventStore implements EventStore {
   /** See {@link EventStore.replay}: write runs decoded straight from the read buffer, CRC verified. */
   async replay(from: number, to: number, visitor: ReplayVisitor): Promise<number> {
     if (this.readOnly) await this.refresh();
-    const range = checkReadRange(from, to, 1, this.state.nextPosition);
-    return replayRecords(this.state, range.from, range.to, visitor);
+    return replayRecords(this.state, from, checkReadRange(from, to, 1, this.state.nextPosition).to, visitor);
   }
 
   /** See {@link EventStore.subscribe}. Read-only stores poll for the writer's appends. */
