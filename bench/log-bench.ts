@@ -12,8 +12,9 @@ import {
   type ShadowEvent,
   type WriteEventType,
 } from '../domain/events.js';
+import type { WriteRun } from '../domain/write-run.js';
 import { stateAt } from '../processes/queries/state-at.js';
-import { initialProjectedState, projectBatch } from '../projections/projected-state.js';
+import { initialProjectedState, projectBatch, projectingVisitor } from '../projections/projected-state.js';
 import { encodeProjectedState } from '../projections/state-snapshot.js';
 
 /**
@@ -23,9 +24,11 @@ import { encodeProjectedState } from '../projections/state-snapshot.js';
  *   store's counters -- group commit is what makes 256 appenders fast;
  * - a 10M-event log (1M with `quick`): ShadowSetCreated, a minicopy MemberDismounted early so
  *   that every later write marks a bitmap, then writes, appended in big batches;
- * - replay decode rate over the whole log through the zero-allocation fast path
- *   `forEachRecord` (write records decoded straight from the read buffer, CRC verified);
- * - replay fold rate (`store.read` + every projection) -- the time travel worst case;
+ * - replay decode rate over the whole log through the store's `replay` fast path (write
+ *   records decoded straight from the read buffer into a reused columnar run, CRC verified),
+ *   and through `forEachRecord` (one visitor call per record);
+ * - replay fold rate through `replay` + every projection (what `stateAt` runs) -- the time
+ *   travel worst case -- and through the public `store.read` + `projectBatch`;
  * - `stateAt` latency at random positions with projection snapshots every
  *   {@link SNAPSHOT_INTERVAL} events.
  * No assertions: numbers only. Targets on the 2-core reference machine: >= 200k events/s at
@@ -40,10 +43,14 @@ export interface LogBenchResult {
   readonly appendEventsPerSec: { readonly '1': number; readonly '16': number; readonly '256': number };
   /** fdatasync calls per second during the same runs. */
   readonly fsyncsPerSec: { readonly '1': number; readonly '16': number; readonly '256': number };
-  /** Records per second through the `forEachRecord` fast path over the whole log. */
+  /** Records per second through the `replay` fast path (columnar write runs) over the whole log. */
   readonly replayEventsPerSec: number;
-  /** Events per second through `store.read` + every projection (no snapshot). */
+  /** Records per second through `forEachRecord` (one visitor call per record). */
+  readonly replayRecordEventsPerSec: number;
+  /** Events per second through `replay` + every projection (no snapshot), as `stateAt` folds. */
   readonly replayFoldEventsPerSec: number;
+  /** Events per second through `store.read` + `projectBatch` (RecordedEvent objects). */
+  readonly replayFoldReadEventsPerSec: number;
   /** `stateAt` latency at random positions, with snapshots. */
   readonly stateAtMs: { readonly p50: number; readonly p99: number };
   /** Events in the replay log. */
@@ -87,6 +94,8 @@ export async function runLogBench(options: LogBenchOptions): Promise<LogBenchRes
     const store = await buildReplayLog(logDir, logEvents);
     try {
       const replayEventsPerSec = await measureReplay(store);
+      const replayRecordEventsPerSec = await measureRecordReplay(store);
+      const replayFoldReadEventsPerSec = await measureReadFold(store);
       const snapshots = new SnapshotStore(path.join(logDir, 'snapshots'), {
         keep: Math.ceil(logEvents / SNAPSHOT_INTERVAL) + 1,
       });
@@ -97,7 +106,9 @@ export async function runLogBench(options: LogBenchOptions): Promise<LogBenchRes
         appendEventsPerSec: pickRates(appendEventsPerSec),
         fsyncsPerSec: pickRates(fsyncsPerSec),
         replayEventsPerSec,
+        replayRecordEventsPerSec,
         replayFoldEventsPerSec,
+        replayFoldReadEventsPerSec,
         stateAtMs,
         logEvents,
       };
@@ -199,8 +210,39 @@ async function buildReplayLog(dir: string, events: number): Promise<EmbeddedEven
   return store;
 }
 
-/** Records per second through the fast path. */
+/** Records per second through `replay`: one visitor call per run of writes. */
 async function measureReplay(store: EmbeddedEventStore): Promise<number> {
+  let lbnSum = 0;
+  let others = 0;
+  const visitor = {
+    onWrites(run: WriteRun) {
+      const { lbns, counts } = run;
+      for (let i = 0; i < run.length; i++) lbnSum += lbns[i]! + counts[i]!;
+    },
+    onEvent(_recorded: RecordedEvent) {
+      others++;
+    },
+  };
+  const end = (await store.lastPosition()) + 1;
+  // One warm-up pass (page cache, JIT), then the measured pass.
+  await store.replay(0, end, visitor);
+  const started = performance.now();
+  const visited = await store.replay(0, end, visitor);
+  const seconds = (performance.now() - started) / 1000;
+  if (lbnSum < 0 || others < 0) throw new Error('unreachable: keeps the visitor from being optimised away');
+  return visited / seconds;
+}
+
+/** Events per second through `store.read` + `projectBatch`, the public API path. */
+async function measureReadFold(store: EmbeddedEventStore): Promise<number> {
+  const state = initialProjectedState();
+  const started = performance.now();
+  for await (const batch of store.read(0, undefined, { batchSize: 8192 })) projectBatch(state, batch);
+  return (state.set.position + 1) / ((performance.now() - started) / 1000);
+}
+
+/** Records per second through `forEachRecord`. */
+async function measureRecordReplay(store: EmbeddedEventStore): Promise<number> {
   let lbnSum = 0;
   let others = 0;
   const visitor: RecordVisitor = {
@@ -220,15 +262,16 @@ async function measureReplay(store: EmbeddedEventStore): Promise<number> {
   return visited / seconds;
 }
 
-/** Fold the whole log through every projection, saving a snapshot every SNAPSHOT_INTERVAL events; events/s. */
+/** Fold the whole log through `replay` and every projection, saving a snapshot every SNAPSHOT_INTERVAL events; events/s. */
 async function foldAndSnapshot(store: EmbeddedEventStore, snapshots: SnapshotStore): Promise<number> {
   const end = (await store.lastPosition()) + 1;
   const state = initialProjectedState();
+  const visitor = projectingVisitor(state);
   let foldMs = 0;
   for (let from = 0; from < end; from += SNAPSHOT_INTERVAL) {
     const to = Math.min(end, from + SNAPSHOT_INTERVAL);
     const started = performance.now();
-    for await (const batch of store.read(from, to, { batchSize: 8192 })) projectBatch(state, batch);
+    await store.replay(from, to, visitor);
     foldMs += performance.now() - started;
     if (to < end) await snapshots.save(to - 1, encodeProjectedState(state));
   }

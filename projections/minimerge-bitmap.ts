@@ -1,6 +1,7 @@
 import { ChunkBitmap } from '../domain/chunk-bitmap.js';
 import type { RecordedEvent } from '../domain/events.js';
 import { chunkOf, type Geometry } from '../domain/geometry.js';
+import type { WriteRun } from '../domain/write-run.js';
 
 /**
  * The minimerge bitmap: chunks written at or after `fromPosition` (the last MembersSynced
@@ -32,5 +33,19 @@ export class MinimergeBitmap {
     const last = chunkOf(this.geometry, event.lbn + event.count - 1);
     this.chunks.set(first, last);
     this.writes++;
+  }
+
+  /** Fold a run of consecutive write events: the same as {@link apply} of each. */
+  applyWrites(run: WriteRun): void {
+    const skip = Math.max(0, Math.min(run.length, this.fromPosition - run.firstPosition));
+    const chunkBlocks = this.geometry.chunkBlocks;
+    const { lbns, counts } = run;
+    const chunks = this.chunks;
+    // chunkOf (geometry.ts) in line.
+    for (let i = skip; i < run.length; i++) {
+      const lbn = lbns[i]!;
+      chunks.set(Math.floor(lbn / chunkBlocks), Math.floor((lbn + counts[i]! - 1) / chunkBlocks));
+    }
+    this.writes += run.length - skip;
   }
 }

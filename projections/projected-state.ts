@@ -1,5 +1,8 @@
 import type { RecordedEvent } from '../domain/events.js';
+import type { ReplayVisitor } from '../domain/ports/event-store.js';
 import { cloneState, evolve, initialState, type ShadowSetState } from '../domain/shadow-set-state.js';
+import { evolveWrites } from '../domain/write-fold.js';
+import type { WriteRun } from '../domain/write-run.js';
 import { type CopyJournal, cloneCopyJournal, evolveCopyJournal, initialCopyJournal } from './copy-journal.js';
 
 /**
@@ -35,6 +38,24 @@ export function project(state: ProjectedState, recorded: RecordedEvent): Project
 export function projectBatch(state: ProjectedState, batch: readonly RecordedEvent[]): ProjectedState {
   for (let i = 0; i < batch.length; i++) project(state, batch[i]!);
   return state;
+}
+
+/**
+ * Fold a run of consecutive write events: the same as {@link project} of each write (a
+ * property test, test/projections/projected-replay.test.ts, checks it). A projection that
+ * `project` feeds writes must be fed here too.
+ */
+export function projectWrites(state: ProjectedState, run: WriteRun): ProjectedState {
+  evolveWrites(state.set, run);
+  return state;
+}
+
+/** A visitor for EventStore.replay that folds every event into `state`. */
+export function projectingVisitor(state: ProjectedState): ReplayVisitor {
+  return {
+    onWrites: (run) => projectWrites(state, run),
+    onEvent: (recorded) => project(state, recorded),
+  };
 }
 
 /** A deep copy. */

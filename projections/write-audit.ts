@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/events.js';
 import { LbnRangeSet } from '../domain/lbn-range-set.js';
+import { WRITE_KIND_WRITTEN, type WriteRun } from '../domain/write-run.js';
 
 /** The window of an audit. Bounds are inclusive; omitted bounds are open. */
 export interface AuditWindow {
@@ -95,6 +96,38 @@ export class WriteAudit {
     this.ends[i] = end;
     this.positions[i] = recorded.position;
     this.kinds[i] = kind;
+  }
+
+  /**
+   * Fold a run of consecutive write events: the same as {@link apply} of each, as a plain
+   * loop over the run's columns with the window's bounds in locals.
+   */
+  applyWrites(run: WriteRun): void {
+    const w = this.window;
+    const fromPosition = w.fromPosition ?? Number.NEGATIVE_INFINITY;
+    const toPosition = w.toPosition ?? Number.POSITIVE_INFINITY;
+    const fromTime = w.fromTime ?? Number.NEGATIVE_INFINITY;
+    const toTime = w.toTime ?? Number.POSITIVE_INFINITY;
+    const lbnStart = w.lbnStart ?? Number.NEGATIVE_INFINITY;
+    const lbnEnd = w.lbnEnd === undefined ? Number.POSITIVE_INFINITY : w.lbnEnd + 1;
+    const { kinds, lbns, counts, recordedAts } = run;
+    for (let i = 0; i < run.length; i++) {
+      const position = run.firstPosition + i;
+      if (position < fromPosition || position > toPosition) continue;
+      const recordedAt = recordedAts[i]!;
+      if (recordedAt < fromTime || recordedAt > toTime) continue;
+      const lbn = lbns[i]!;
+      const start = Math.max(lbn, lbnStart);
+      const stop = Math.min(lbn + counts[i]!, lbnEnd);
+      if (stop <= start) continue;
+      if (this.length === this.starts.length) this.grow();
+      const k = this.length++;
+      this.starts[k] = start;
+      this.ends[k] = stop;
+      this.positions[k] = position;
+      // Run kinds are 1..3 in the order of KIND_WRITE, KIND_TRIM, KIND_ZEROES.
+      this.kinds[k] = kinds[i]! - WRITE_KIND_WRITTEN;
+    }
   }
 
   /** Write events in the window so far. */

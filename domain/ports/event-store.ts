@@ -1,4 +1,5 @@
 import type { RecordedEvent, ShadowEvent } from '../events.js';
+import type { WriteRun } from '../write-run.js';
 
 /**
  * The event store port. One store holds one shadow set's stream. Positions are integers from
@@ -26,6 +27,14 @@ export interface EventStore {
    */
   subscribe(from: number, onBatch: (batch: readonly RecordedEvent[]) => void | Promise<void>): Subscription;
 
+  /**
+   * Optional fast path for replay: visit the stored events `[from, to)` in position order,
+   * runs of consecutive write events as columns ({@link ReplayVisitor.onWrites}), every other
+   * event as a RecordedEvent. Resolves with the events visited. Stores without it are read
+   * through {@link read}; both give the same events.
+   */
+  replay?(from: number, to: number, visitor: ReplayVisitor): Promise<number>;
+
   /** Position of the last durable event, or -1 for an empty stream. */
   lastPosition(): Promise<number>;
 
@@ -51,4 +60,12 @@ export interface Subscription {
   unsubscribe(): Promise<void>;
   /** Resolves when the subscription ends (after unsubscribe or on error); rejects on error. */
   readonly done: Promise<void>;
+}
+
+/** Receives {@link EventStore.replay}'s events in position order. */
+export interface ReplayVisitor {
+  /** A run of consecutive write events; the run is reused once this returns. */
+  onWrites(run: WriteRun): void;
+  /** Any other event, decoded and validated with its schema. */
+  onEvent(recorded: RecordedEvent): void;
 }

@@ -4,6 +4,7 @@ import {
   initialProjectedState,
   type ProjectedState,
   projectBatch,
+  projectingVisitor,
 } from '../../projections/projected-state.js';
 import { decodeProjectedState } from '../../projections/state-snapshot.js';
 
@@ -59,7 +60,13 @@ export async function stateAt(
       }
     }
   }
-  for await (const batch of store.read(state.set.position + 1, position + 1)) projectBatch(state, batch);
+  const from = state.set.position + 1;
+  if (store.replay !== undefined) {
+    // The store's fast path: write runs folded from typed arrays, no event object per write.
+    await store.replay(from, position + 1, projectingVisitor(state));
+  } else {
+    for await (const batch of store.read(from, position + 1)) projectBatch(state, batch);
+  }
   return state;
 }
 

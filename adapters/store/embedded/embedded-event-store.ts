@@ -10,6 +10,7 @@ import type {
   AppendOptions,
   EventStore,
   ReadOptions,
+  ReplayVisitor,
   Subscription,
 } from '../../../domain/ports/event-store.js';
 import type { SubscriptionLimits } from '../shared/live-subscription.js';
@@ -27,7 +28,7 @@ import {
 import type { LogState } from './log-state.js';
 import { openLog, type RecoveryReport, refuseForeignDirectory } from './open-log.js';
 import { SEAL_FRAME_BYTES, WRITE_RECORD_BYTES } from './record-codec.js';
-import { RecordCursor, type RecordVisitor } from './record-cursor.js';
+import { RecordCursor, type RecordVisitor, replayRecords } from './record-cursor.js';
 import { SEGMENT_HEADER_BYTES } from './segment-format.js';
 import { HEALTHY, type StoreHealth } from './write-failure.js';
 import { acquireWriteLock, type WriteLock } from './write-lock.js';
@@ -317,6 +318,12 @@ export class EmbeddedEventStore implements EventStore {
       await cursor.close();
     }
     return visited;
+  }
+
+  /** See {@link EventStore.replay}: write runs decoded straight from the read buffer, CRC verified. */
+  async replay(from: number, to: number, visitor: ReplayVisitor): Promise<number> {
+    if (this.readOnly) await this.refresh();
+    return replayRecords(this.state, from, checkReadRange(from, to, 1, this.state.nextPosition).to, visitor);
   }
 
   /** See {@link EventStore.subscribe}. Read-only stores poll for the writer's appends. */
