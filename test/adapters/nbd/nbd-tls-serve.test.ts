@@ -87,6 +87,23 @@ describe.skipIf(!available)('serve --tls', () => {
       ]);
       expect(JSON.parse(info.stdout).exports[0]['export-size']).toBe(4 * MiB);
       await expect(run('nbdinfo', ['--list', `nbd://127.0.0.1:${port}`])).rejects.toThrow();
+      // The control API serves https with the same certificates; local commands trust the CA
+      // named in server.json, and plain http is not answered.
+      const info2 = JSON.parse(await readFile(join(home, 'DSA1', 'server.json'), 'utf8')) as {
+        http: string;
+        scheme?: string;
+        caCertFile?: string;
+      };
+      expect(info2.scheme).toBe('https');
+      expect(info2.caCertFile).toBe(join(x509.serverDir, 'ca-cert.pem'));
+      const show = await shadowlog(['--home', home, 'show', 'DSA1', '--json']);
+      expect(show.code, show.stderr).toBe(0);
+      expect(JSON.parse(show.stdout).set).toBe('DSA1');
+      // A checkpoint must be appended by the server (it holds the log): through https.
+      const checkpoint = await shadowlog(['--home', home, 'checkpoint', 'DSA1', 'over-https', '--json']);
+      expect(checkpoint.code, checkpoint.stderr).toBe(0);
+      expect(JSON.parse(checkpoint.stdout).checkpoint.name).toBe('over-https');
+      await expect(fetch(`http://${info2.http}/api/state`)).rejects.toThrow();
     } finally {
       expect(await served.stop()).toBe(0);
     }
