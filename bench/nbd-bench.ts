@@ -2,27 +2,37 @@
  * NBD benchmark: fio's nbd engine against three servers on the same disk.
  *
  *  (a) shadowlog's NBD server (started by the caller, so the bench does not depend on the engine);
- *  (b) qemu-nbd exporting a 2-way QEMU quorum of two raw files — the nearest off-the-shelf
- *      "mirror behind NBD". cache=writeback (page cache, like the other two), aio=threads;
+ *  (b) qemu-nbd exporting a 2-way QEMU quorum (vote-threshold=2) of two raw files — the nearest
+ *      off-the-shelf "mirror behind NBD". cache=writeback (page cache, like the other two), aio=threads;
  *  (c) nbdkit's file plugin on one raw file — a single-copy floor.
  *
  * Workloads (time-bounded, `--output-format=json`): 4 KiB random write at QD16 and 1 MiB
  * sequential write at QD16, over the whole export (its size is read from server (a) so all three
- * work on the same amount of data).
+ * work on the same amount of data). Two rounds, each server on fresh files, the order reversed
+ * in the second round so a load that drifts during the run weighs on all three alike; the
+ * result gives each round and the means, `ratio` = shadowlog / qemu-nbd quorum.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 
-/** IOPS of one workload on the three servers. */
-export interface NbdBenchIops {
+/** IOPS of one workload on the three servers in one round. */
+export interface NbdBenchRound {
   /** shadowlog's NBD server. */
   readonly shadowlogIops: number;
   /** qemu-nbd over a 2-way quorum of raw files. */
   readonly qemuQuorumIops: number;
   /** nbdkit file plugin, one raw file. */
   readonly nbdkitFileIops: number;
+  /** shadowlogIops / qemuQuorumIops of this round. */
+  readonly ratio: number;
+}
+
+/** IOPS of one workload: the mean over the rounds, and each round. */
+export interface NbdBenchIops extends NbdBenchRound {
+  /** Each round (servers measured alternately, order reversed every round). */
+  readonly rounds: readonly NbdBenchRound[];
 }
 
 /** Result of {@link runNbdBench}. */
@@ -182,11 +192,11 @@ async function measureServer(server: ShadowlogUnderTest, runtimeSeconds: number)
   }
 }
 
-/** qemu-nbd arguments exporting a 2-way quorum of raw files (vote threshold 1: a mirror). */
+/** qemu-nbd arguments exporting a 2-way quorum of raw files (vote threshold 2: a write succeeds on both). */
 function qemuQuorumArgs(port: number, files: readonly string[]): string[] {
   const quorumOptions = [
     'driver=quorum',
-    'vote-threshold=1',
+    'vote-threshold=2',
     'read-pattern=fifo',
     ...files.flatMap((path, i) => [
       `children.${i}.driver=raw`,
@@ -220,56 +230,99 @@ function nbdkitFileArgs(port: number, file: string): string[] {
   ];
 }
 
-/** Shadowlog's IOPS and its export's size (which the other servers then use). */
-async function measureShadowlog(
+/** Rounds of the three servers, alternated so a drifting machine load hits them alike. */
+const ROUNDS = 2;
+
+type ServerName = 'shadowlog' | 'qemu' | 'nbdkit';
+type Measured = Record<ServerName, [number, number]>;
+
+/** Measure one server on fresh files (raw files of `sizeBytes` for qemu-nbd and nbdkit). */
+async function measureOne(
+  name: ServerName,
   options: NbdBenchOptions,
+  round: number,
+  sizeBytes: number,
   runtimeSeconds: number,
-): Promise<{ sizeBytes: number; iops: [number, number] }> {
-  const shadowlogDir = join(options.dir, 'shadowlog');
-  await mkdir(shadowlogDir, { recursive: true });
-  const shadowlog = await options.startShadowlog(shadowlogDir);
-  let sizeBytes: number;
-  try {
-    sizeBytes = await exportSizeBytes(shadowlog.uri);
-  } catch (error) {
-    await shadowlog.close();
-    throw error;
+): Promise<[number, number]> {
+  if (name === 'shadowlog') {
+    const shadowlogDir = join(options.dir, `shadowlog-${round}`);
+    await mkdir(shadowlogDir, { recursive: true });
+    try {
+      return await measureServer(await options.startShadowlog(shadowlogDir), runtimeSeconds);
+    } finally {
+      await rm(shadowlogDir, { recursive: true, force: true });
+    }
   }
-  return { sizeBytes, iops: await measureServer(shadowlog, runtimeSeconds) };
+  const files =
+    name === 'qemu'
+      ? [join(options.dir, 'quorum-0.raw'), join(options.dir, 'quorum-1.raw')]
+      : [join(options.dir, 'nbdkit.raw')];
+  for (const path of files) {
+    await rm(path, { force: true });
+    await writeFile(path, '');
+    await truncate(path, sizeBytes);
+  }
+  try {
+    const server =
+      name === 'qemu'
+        ? await spawnServer('qemu-nbd', (port) => qemuQuorumArgs(port, files), '')
+        : await spawnServer('nbdkit', (port) => nbdkitFileArgs(port, files[0]!), '');
+    return await measureServer(server, runtimeSeconds);
+  } finally {
+    for (const path of files) await rm(path, { force: true });
+  }
+}
+
+/** Size of shadowlog's export (the other servers use the same). */
+async function shadowlogSizeBytes(options: NbdBenchOptions): Promise<number> {
+  const probeDir = join(options.dir, 'shadowlog-size');
+  await mkdir(probeDir, { recursive: true });
+  const shadowlog = await options.startShadowlog(probeDir);
+  try {
+    return await exportSizeBytes(shadowlog.uri);
+  } finally {
+    await shadowlog.close();
+    await rm(probeDir, { recursive: true, force: true });
+  }
+}
+
+function ratioOf(a: number, b: number): number {
+  return b > 0 ? Math.round((a / b) * 1000) / 1000 : 0;
+}
+
+function summary(rounds: readonly Measured[], workload: 0 | 1): NbdBenchIops {
+  const perRound = rounds.map((r) => ({
+    shadowlogIops: r.shadowlog[workload],
+    qemuQuorumIops: r.qemu[workload],
+    nbdkitFileIops: r.nbdkit[workload],
+    ratio: ratioOf(r.shadowlog[workload], r.qemu[workload]),
+  }));
+  const mean = (pick: (r: NbdBenchRound) => number) =>
+    Math.round(perRound.reduce((sum, r) => sum + pick(r), 0) / perRound.length);
+  const shadowlogIops = mean((r) => r.shadowlogIops);
+  const qemuQuorumIops = mean((r) => r.qemuQuorumIops);
+  return {
+    shadowlogIops,
+    qemuQuorumIops,
+    nbdkitFileIops: mean((r) => r.nbdkitFileIops),
+    ratio: ratioOf(shadowlogIops, qemuQuorumIops),
+    rounds: perRound,
+  };
 }
 
 /** Run the NBD benchmark (see the file comment). Needs fio, nbdinfo, qemu-nbd and nbdkit on PATH. */
 export async function runNbdBench(options: NbdBenchOptions): Promise<NbdBenchResult> {
   const runtimeSeconds = options.quick ? 3 : 10;
   await mkdir(options.dir, { recursive: true });
-  const shadowlog = await measureShadowlog(options, runtimeSeconds);
-
-  const quorumFiles = [join(options.dir, 'quorum-0.raw'), join(options.dir, 'quorum-1.raw')];
-  const nbdkitFile = join(options.dir, 'nbdkit.raw');
-  for (const path of [...quorumFiles, nbdkitFile]) {
-    await rm(path, { force: true });
-    await writeFile(path, '');
-    await truncate(path, shadowlog.sizeBytes);
+  const sizeBytes = await shadowlogSizeBytes(options);
+  const rounds: Measured[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const order: ServerName[] =
+      round % 2 === 0 ? ['shadowlog', 'qemu', 'nbdkit'] : ['nbdkit', 'qemu', 'shadowlog'];
+    const measured: Partial<Measured> = {};
+    for (const name of order)
+      measured[name] = await measureOne(name, options, round, sizeBytes, runtimeSeconds);
+    rounds.push(measured as Measured);
   }
-  try {
-    const qemu = await spawnServer('qemu-nbd', (port) => qemuQuorumArgs(port, quorumFiles), '');
-    const qemuIops = await measureServer(qemu, runtimeSeconds);
-    const nbdkit = await spawnServer('nbdkit', (port) => nbdkitFileArgs(port, nbdkitFile), '');
-    const nbdkitIops = await measureServer(nbdkit, runtimeSeconds);
-    return {
-      suite: 'nbd',
-      randwrite4k: {
-        shadowlogIops: shadowlog.iops[0],
-        qemuQuorumIops: qemuIops[0],
-        nbdkitFileIops: nbdkitIops[0],
-      },
-      seqwrite1m: {
-        shadowlogIops: shadowlog.iops[1],
-        qemuQuorumIops: qemuIops[1],
-        nbdkitFileIops: nbdkitIops[1],
-      },
-    };
-  } finally {
-    for (const path of [...quorumFiles, nbdkitFile]) await rm(path, { force: true });
-  }
+  return { suite: 'nbd', randwrite4k: summary(rounds, 0), seqwrite1m: summary(rounds, 1) };
 }
