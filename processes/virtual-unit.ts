@@ -206,7 +206,7 @@ export class VirtualUnit {
     await this.writes.write(lbn, data, options.fua ?? false);
   }
 
-  /** Discard blocks. Members are image files or devices without discard here, so zeroes are written; the log records a trim. */
+  /** Discard blocks: image-file members get a punched hole, block devices zeroes; the log records a trim. */
   async trim(lbn: number, count: number, options: WriteOptions = {}): Promise<void> {
     await this.writes.trim(lbn, count, options.fua ?? false);
   }
