@@ -151,7 +151,14 @@ export class VirtualUnit {
   static async create(
     store: EventStore,
     access: MemberAccess,
-    spec: { setId: string; blocks: number; chunkBlocks?: number; memberPaths: readonly string[] },
+    spec: {
+      setId: string;
+      blocks: number;
+      chunkBlocks?: number;
+      memberPaths: readonly string[];
+      createdFresh?: readonly boolean[];
+      assumeClean?: boolean;
+    },
   ): Promise<RecordedEvent> {
     const sizes: number[] = [];
     for (const path of spec.memberPaths) {
@@ -167,6 +174,8 @@ export class VirtualUnit {
         chunkBlocks: spec.chunkBlocks,
         memberPaths: spec.memberPaths,
         memberSizesBytes: sizes,
+        ...(spec.createdFresh ? { createdFresh: spec.createdFresh } : {}),
+        ...(spec.assumeClean ? { assumeClean: spec.assumeClean } : {}),
       },
       (await currentState(store)).set,
     );
