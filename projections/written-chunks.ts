@@ -1,4 +1,5 @@
-import type { RecordedEvent, SetOrigin } from '../domain/events.js';
+import { originDoubt } from '../domain/copy-sparse.js';
+import type { RecordedEvent } from '../domain/events.js';
 
 /**
  * The chunks that may hold data other than zeroes: a bitmap folded from the write events since
@@ -34,17 +35,6 @@ export function initialWrittenChunks(): WrittenChunks {
     chunks: 0,
     words: new Uint32Array(0),
   };
-}
-
-/** Why an origin cannot vouch for "never written"; null when it can. */
-export function originDoubt(origin: SetOrigin | null | undefined): string | null {
-  if (origin === undefined || origin === null)
-    return 'the log was written before set origins were recorded, so it cannot tell which chunks were never written';
-  if (origin.kind === 'assume-clean')
-    return 'the set was created with --assume-clean, so the members may hold data the log never saw';
-  if (origin.kind === 'copied')
-    return 'the set was created from members that held data, so the log cannot tell which chunks were never written';
-  return null;
 }
 
 /** Fold one event (in place). Only ShadowSetCreated and the three write events matter. */
