@@ -121,7 +121,7 @@ async function sparseCopy(base: string, bytes: number) {
   });
   const unit = await VirtualUnit.open({ store, access, recover: false });
   const g = unit.geometry;
-  await unit.dismount('s2', 'none');
+  await unit.dismount('m2', 'none');
   const written = Math.round(g.chunks * 0.1);
   const data = new Uint8Array(g.chunkBlocks * 512).fill(0x5a);
   // Bounded: `written` chunks, one write each; the last chunk may be short, so it is skipped.
@@ -136,7 +136,7 @@ async function sparseCopy(base: string, bytes: number) {
   const cpSeconds = (performance.now() - cpStart) / 1000;
   await rm(join(dir, 'cp.img'));
   const start = performance.now();
-  const result = await (await unit.mount('s2', 'full')).done;
+  const result = await (await unit.mount('m2', 'full')).done;
   if (result.outcome !== 'completed')
     throw new Error(`sparse copy ended ${result.outcome}: ${result.reason}`);
   const copySeconds = (performance.now() - start) / 1000;
