@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileMemberAccess } from '../adapters/devices/file-member-access.js';
+import { createSparseImage } from '../adapters/devices/sparse-image.js';
 import { openEmbeddedStore } from '../adapters/store/embedded/index.js';
 import { VirtualUnit } from '../processes/virtual-unit.js';
 
@@ -23,6 +24,16 @@ export interface CopyBenchResult {
   copyVsCpThroughputRatio: number;
   /** minicopy1pctSeconds / fullCopySeconds; target <= 0.02. */
   minicopy1pctOfFull: number;
+  /** Full copy of a fresh sparse set with 10% of its chunks ever written. */
+  fullCopySparse10pctSeconds: number;
+  /** `cp` (default, sparse-aware) of that set's source image plus fdatasync. */
+  cpSparseSeconds: number;
+  /** fullCopySparse10pctSeconds / cpSparseSeconds; target <= 0.2. */
+  sparseCopyOfCp: number;
+  /** Allocated bytes (st_blocks × 512) of the sparse copy's target after it. */
+  targetAllocatedBytes: number;
+  /** Allocated bytes of the sparse copy's source. */
+  sourceAllocatedBytes: number;
 }
 
 /** A 1 GiB set: minicopy at 1% and 10% dirty, full copy, and cp of the same bytes. */
@@ -68,8 +79,14 @@ export async function runCopyBench(
     const minicopy10pctSeconds = await timeCopy('minicopy', 0.1);
     await unit.close();
     await store.close();
+    const sparse = await sparseCopy(base, bytes);
     const round = (n: number) => Math.round(n * 1000) / 1000;
     return {
+      fullCopySparse10pctSeconds: round(sparse.copySeconds),
+      cpSparseSeconds: round(sparse.cpSeconds),
+      sparseCopyOfCp: round(sparse.copySeconds / sparse.cpSeconds),
+      targetAllocatedBytes: sparse.targetAllocatedBytes,
+      sourceAllocatedBytes: sparse.sourceAllocatedBytes,
       suite: 'copy',
       bytesFull: bytes,
       cpSeconds: round(cpSeconds),
@@ -82,6 +99,56 @@ export async function runCopyBench(
   } finally {
     await rm(base, { recursive: true, force: true });
   }
+}
+
+/**
+ * A fresh set on sparse images with 10% of its chunks written whole (evenly spread), m2 away
+ * for all of it, then a full copy to m2, side by side with `cp` of the source image.
+ */
+async function sparseCopy(base: string, bytes: number) {
+  const dir = join(base, 'sparse');
+  const paths = [join(dir, 's1.img'), join(dir, 's2.img')];
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir);
+  for (const p of paths) await createSparseImage(p, bytes);
+  const store = await openEmbeddedStore(join(dir, 'log'), { streamId: 'sparse' });
+  const access = new FileMemberAccess();
+  await VirtualUnit.create(store, access, {
+    setId: 'sparse',
+    blocks: bytes / 512,
+    memberPaths: paths,
+    createdFresh: [true, true],
+  });
+  const unit = await VirtualUnit.open({ store, access, recover: false });
+  const g = unit.geometry;
+  await unit.dismount('m2', 'none');
+  const written = Math.round(g.chunks * 0.1);
+  const data = new Uint8Array(g.chunkBlocks * 512).fill(0x5a);
+  // Bounded: `written` chunks, one write each; the last chunk may be short, so it is skipped.
+  for (let i = 0; i < written; i++) {
+    const chunk = Math.min(Math.floor((i * g.chunks) / written), g.chunks - 2);
+    await unit.write(chunk * g.chunkBlocks, data);
+  }
+  await unit.flush();
+  const cpStart = performance.now();
+  runTool('cp', [paths[0]!, join(dir, 'cp.img')]);
+  await fdatasync(join(dir, 'cp.img'));
+  const cpSeconds = (performance.now() - cpStart) / 1000;
+  await rm(join(dir, 'cp.img'));
+  const start = performance.now();
+  const result = await (await unit.mount('m2', 'full')).done;
+  if (result.outcome !== 'completed')
+    throw new Error(`sparse copy ended ${result.outcome}: ${result.reason}`);
+  const copySeconds = (performance.now() - start) / 1000;
+  await unit.close();
+  await store.close();
+  const [source, target] = await Promise.all(paths.map((p) => stat(p)));
+  return {
+    copySeconds,
+    cpSeconds,
+    sourceAllocatedBytes: source!.blocks * 512,
+    targetAllocatedBytes: target!.blocks * 512,
+  };
 }
 
 async function fillImage(path: string, bytes: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { planCopy } from './copy-planning.js';
+import { sparseCopyNote } from './copy-sparse.js';
 import { CommandRejectedError, InvalidArgumentError } from './errors.js';
 import { EVENT_SCHEMA_VERSION, type ShadowEvent } from './events.js';
 import { resolveMember } from './member-lookup.js';
@@ -43,7 +44,7 @@ export function decideStartCopy(command: StartCopy, state: ShadowSetState): Shad
       member: m.id,
       source: source.id,
       kind: plan.kind,
-      reason: plan.reason,
+      reason: plan.kind === 'full' ? `${plan.reason}; ${sparseCopyNote(state.origin)}` : plan.reason,
       chunks: plan.chunks,
       bytes: plan.bytes,
       ...(command.host === undefined ? {} : { host: command.host }),

@@ -151,7 +151,14 @@ export class VirtualUnit {
   static async create(
     store: EventStore,
     access: MemberAccess,
-    spec: { setId: string; blocks: number; chunkBlocks?: number; memberPaths: readonly string[] },
+    spec: {
+      setId: string;
+      blocks: number;
+      chunkBlocks?: number;
+      memberPaths: readonly string[];
+      createdFresh?: readonly boolean[];
+      assumeClean?: boolean;
+    },
   ): Promise<RecordedEvent> {
     const sizes: number[] = [];
     for (const path of spec.memberPaths) {
@@ -167,6 +174,8 @@ export class VirtualUnit {
         chunkBlocks: spec.chunkBlocks,
         memberPaths: spec.memberPaths,
         memberSizesBytes: sizes,
+        ...(spec.createdFresh ? { createdFresh: spec.createdFresh } : {}),
+        ...(spec.assumeClean ? { assumeClean: spec.assumeClean } : {}),
       },
       (await currentState(store)).set,
     );
@@ -206,7 +215,7 @@ export class VirtualUnit {
     await this.writes.write(lbn, data, options.fua ?? false);
   }
 
-  /** Discard blocks. Members are image files or devices without discard here, so zeroes are written; the log records a trim. */
+  /** Discard blocks: image-file members get a punched hole, block devices zeroes; the log records a trim. */
   async trim(lbn: number, count: number, options: WriteOptions = {}): Promise<void> {
     await this.writes.trim(lbn, count, options.fua ?? false);
   }

@@ -4,6 +4,12 @@ import { cloneState, evolve, initialState, type ShadowSetState } from '../domain
 import { evolveWrites } from '../domain/write-fold.js';
 import type { WriteRun } from '../domain/write-run.js';
 import { type CopyJournal, cloneCopyJournal, evolveCopyJournal, initialCopyJournal } from './copy-journal.js';
+import {
+  cloneWrittenChunks,
+  evolveWrittenChunks,
+  initialWrittenChunks,
+  type WrittenChunks,
+} from './written-chunks.js';
 
 /**
  * Every projection that has a state at a position: the set (members and write bitmaps, the
@@ -16,11 +22,16 @@ export interface ProjectedState {
   readonly set: ShadowSetState;
   /** Every copy and merge with its decision and outcome. */
   readonly journal: CopyJournal;
+  /**
+   * Chunks ever written since a fresh create (projections/written-chunks.ts). Optional so states
+   * built by hand (tests, older callers) stay valid; absent means "cannot vouch": copy everything.
+   */
+  readonly written?: WrittenChunks;
 }
 
 /** The projections before any event. */
 export function initialProjectedState(): ProjectedState {
-  return { set: initialState(), journal: initialCopyJournal() };
+  return { set: initialState(), journal: initialCopyJournal(), written: initialWrittenChunks() };
 }
 
 /** Fold one event into every projection (in place); returns the same object. */
@@ -30,6 +41,9 @@ export function project(state: ProjectedState, recorded: RecordedEvent): Project
   const type = recorded.event.type;
   if (type !== 'BlocksWritten' && type !== 'BlocksTrimmed' && type !== 'ZeroesWritten') {
     evolveCopyJournal(state.journal, recorded);
+    if (type === 'ShadowSetCreated' && state.written) evolveWrittenChunks(state.written, recorded);
+  } else if (state.written) {
+    evolveWrittenChunks(state.written, recorded);
   }
   return state;
 }
@@ -60,5 +74,9 @@ export function projectingVisitor(state: ProjectedState): ReplayVisitor {
 
 /** A deep copy. */
 export function cloneProjectedState(state: ProjectedState): ProjectedState {
-  return { set: cloneState(state.set), journal: cloneCopyJournal(state.journal) };
+  return {
+    set: cloneState(state.set),
+    journal: cloneCopyJournal(state.journal),
+    ...(state.written ? { written: cloneWrittenChunks(state.written) } : {}),
+  };
 }

@@ -2,6 +2,10 @@ import { ChunkBitmap } from '../domain/chunk-bitmap.js';
 import { LogCorruptError } from '../domain/errors.js';
 import { refreshMarking, type ShadowSetState } from '../domain/shadow-set-state.js';
 import type { ProjectedState } from './projected-state.js';
+import type { WrittenChunks } from './written-chunks.js';
+
+/** The written-chunks projection in a snapshot's JSON; its words are the bitmap at `index`. */
+type EncodedWritten = Omit<WrittenChunks, 'words'> & { index: number };
 
 /**
  * Binary form of a {@link ProjectedState}, for projection snapshots. Layout:
@@ -34,8 +38,16 @@ export function encodeProjectedState(state: ProjectedState): Uint8Array {
     }
     return { ...rest, bitmapIndex, bitmapMeta };
   });
+  // Additive: the written-chunks words go after the member bitmaps, named by index in the JSON,
+  // so a decoder that predates them reads the rest unchanged (same FORMAT_VERSION).
+  let written: EncodedWritten | undefined;
+  if (state.written) {
+    const { words, ...rest } = state.written;
+    written = { ...rest, index: bitmaps.length };
+    bitmaps.push(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
+  }
   const json = new TextEncoder().encode(
-    JSON.stringify({ set: { ...set, members, marking: undefined }, journal: state.journal }),
+    JSON.stringify({ set: { ...set, members, marking: undefined }, journal: state.journal, written }),
   );
   let total = 12 + json.length;
   for (const b of bitmaps) total += 4 + b.length;
@@ -66,6 +78,7 @@ export function decodeProjectedState(bytes: Uint8Array): ProjectedState {
     const parsed = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + jsonLength))) as {
       set: EncodedState;
       journal: ProjectedState['journal'];
+      written?: EncodedWritten;
     };
     const bitmaps: Uint8Array[] = [];
     let offset = 12 + jsonLength;
@@ -99,9 +112,32 @@ export function decodeProjectedState(bytes: Uint8Array): ProjectedState {
     };
     // The same rule as the fold: a leaving member past its cut marks its bitmap too.
     refreshMarking(set);
-    return { set, journal: parsed.journal };
+    return { set, journal: parsed.journal, written: decodeWritten(parsed.written, bitmaps) };
   } catch (error) {
     if (error instanceof LogCorruptError) throw error;
     throw new LogCorruptError(`projection snapshot is unreadable: ${(error as Error).message}`);
   }
+}
+
+/** The written-chunks projection of a snapshot; one that predates it cannot vouch for anything. */
+function decodeWritten(encoded: EncodedWritten | undefined, bitmaps: Uint8Array[]): WrittenChunks {
+  if (encoded === undefined) {
+    return {
+      vouches: false,
+      reason:
+        'the projection snapshot predates written-chunk tracking, so it cannot tell which chunks were never written',
+      chunkBlocks: 1,
+      blocks: 0,
+      chunks: 0,
+      words: new Uint32Array(0),
+    };
+  }
+  const { index, ...rest } = encoded;
+  const raw = bitmaps[index];
+  if (raw === undefined || raw.length !== Math.ceil(rest.chunks / 32) * 4)
+    throw new Error(`written-chunks bitmap ${index} missing or of the wrong length`);
+  // Copy: the snapshot's bytes may not be 4-byte aligned.
+  const words = new Uint32Array(raw.length / 4);
+  new Uint8Array(words.buffer).set(raw);
+  return { ...rest, words };
 }

@@ -5,6 +5,7 @@ import { BLOCK_SIZE } from '../../domain/geometry.js';
 import type { BlockDevice } from '../../domain/ports/block-device.js';
 import { checkDeviceAccess } from './device-range.js';
 import { fsIoError } from './fs-error.js';
+import { punchHole } from './hole-punch.js';
 import { describeMember, statError } from './member-stat.js';
 
 // A member is made (createSparseImage) and examined (statMember) alongside being opened; they are
@@ -93,6 +94,8 @@ export class FileBlockDevice implements BlockDevice {
   private inFlight = 0;
   private wakeCloser: (() => void) | null = null;
   private closing: Promise<void> | null = null;
+  /** False once the file system refused a hole punch: later calls write zeroes straight away. */
+  private canPunch: boolean;
 
   /** Use {@link openBlockDevice}, which checks the member before wrapping its handle. */
   constructor(
@@ -108,6 +111,9 @@ export class FileBlockDevice implements BlockDevice {
     this.sizeBytes = sizeBytes;
     this.isBlockDevice = isBlockDevice;
     this.readOnly = readOnly;
+    // Block devices have no hole punch from Node (BLKDISCARD/BLKZEROOUT need an ioctl that
+    // fs-native-extensions does not offer), so they get zeroes written.
+    this.canPunch = !isBlockDevice;
   }
 
   /** Size in bytes, as found when the device was opened. */
@@ -174,6 +180,40 @@ export class FileBlockDevice implements BlockDevice {
     });
   }
 
+  /**
+   * Make the range read as zeroes: a punched hole in an image file (its blocks are freed, the size
+   * stays), zeroes written on a block device or a file system without hole punching.
+   */
+  async zeroRange(offset: number, length: number): Promise<void> {
+    this.checkOpen('zero');
+    if (this.readOnly) {
+      throw new IoError(
+        `cannot zero ${this.path}: it was opened read-only; open it without readOnly to write`,
+      );
+    }
+    checkDeviceAccess(this.path, this.sizeBytes, offset, length);
+    if (length === 0) return;
+    if (this.canPunch) {
+      let punched: boolean;
+      try {
+        punched = await this.trackValue(() => punchHole(this.handle.fd, offset, length));
+      } catch (error) {
+        throw fsIoError(`punching a hole of ${length} bytes at offset ${offset} in`, this.path, error);
+      }
+      if (punched) return;
+      this.canPunch = false;
+    }
+    // Bounded: `left` shrinks by up to 1 MiB each pass.
+    let left = length;
+    let at = offset;
+    while (left > 0) {
+      const n = Math.min(left, ZEROES.length);
+      await this.write(ZEROES.subarray(0, n), at);
+      at += n;
+      left -= n;
+    }
+  }
+
   /** fdatasync: every write completed before the call is durable when it resolves. */
   async flush(): Promise<void> {
     this.checkOpen('flush');
@@ -210,15 +250,23 @@ export class FileBlockDevice implements BlockDevice {
 
   /** Count an operation in flight so close() can wait for it. */
   private async track(operation: () => Promise<void>): Promise<void> {
+    await this.trackValue(operation);
+  }
+
+  /** {@link track} for an operation with a result. */
+  private async trackValue<T>(operation: () => Promise<T>): Promise<T> {
     this.inFlight++;
     try {
-      await operation();
+      return await operation();
     } finally {
       this.inFlight--;
       if (this.inFlight === 0 && this.wakeCloser !== null) this.wakeCloser();
     }
   }
 }
+
+/** Zeroes for {@link FileBlockDevice.zeroRange} where no hole can be punched; never written to. */
+const ZEROES = new Uint8Array(1024 * 1024);
 
 /** Throw unless the stats describe something a member can be. */
 async function describeKind(path: string, stats: BigIntStats): Promise<void> {

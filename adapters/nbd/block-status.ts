@@ -1,4 +1,6 @@
 import { IoError } from '../../domain/errors.js';
+import { mayHoldData, type WrittenChunks } from '../../projections/written-chunks.js';
+import { NBD_STATE_HOLE, NBD_STATE_ZERO } from './nbd-constants.js';
 import type { NbdExtent } from './nbd-export.js';
 
 /** Largest value a 32-bit extent field can carry. */
@@ -58,4 +60,35 @@ export function normalizeExtents(
     if (covered >= wantBytes) break;
   }
   return out;
+}
+
+/**
+ * `base:allocation` extents for `[offset, end)` from the written-chunks projection: chunks never
+ * written since a fresh create, or trimmed or zeroed whole since, are HOLE|ZERO (every member
+ * reads zeroes there and image files hold a hole: trims punch one, adapters/devices/hole-punch.ts);
+ * the rest is data. When the projection cannot vouch (assume-clean, copied, an old log) or is
+ * absent, everything is data, as before. At most `maxExtents` extents, which the server clips.
+ */
+export function allocationExtents(
+  written: WrittenChunks | undefined,
+  offset: number,
+  end: number,
+  maxExtents: number,
+): NbdExtent[] {
+  if (end <= offset) return [];
+  if (written === undefined || !written.vouches) return [{ length: end - offset, flags: 0 }];
+  const chunkBytes = written.chunkBlocks * 512;
+  const extents: NbdExtent[] = [];
+  let at = offset;
+  // Bounded by maxExtents and by the request length.
+  while (at < end && extents.length < maxExtents) {
+    const chunk = Math.floor(at / chunkBytes);
+    const data = mayHoldData(written, chunk);
+    let next = chunk + 1;
+    while (next * chunkBytes < end && mayHoldData(written, next) === data) next++;
+    const stop = Math.min(end, next * chunkBytes);
+    extents.push({ length: stop - at, flags: data ? 0 : NBD_STATE_HOLE | NBD_STATE_ZERO });
+    at = stop;
+  }
+  return extents;
 }

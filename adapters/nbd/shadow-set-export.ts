@@ -1,6 +1,7 @@
 import type { ChunkBitmap } from '../../domain/chunk-bitmap.js';
 import { OutOfRangeError } from '../../domain/errors.js';
 import type { VirtualUnit } from '../../processes/virtual-unit.js';
+import { allocationExtents } from './block-status.js';
 import { NBD_STATE_DIRTY } from './nbd-constants.js';
 import type { NbdExport, NbdExtent } from './nbd-export.js';
 import { type NbdLog, safeLog } from './nbd-log.js';
@@ -49,8 +50,13 @@ export function shadowSetExport(unit: VirtualUnit, name: string): NbdExport {
     },
     blockStatus: async (context, offset, length) => {
       if (context === 'base:allocation') {
-        // Honest: members are files or devices whose holes we do not track, so all is data.
-        return [{ length: Math.min(length, sizeBytes - offset), flags: 0 }];
+        // Holes are the chunks the log vouches were never written or were trimmed whole.
+        return allocationExtents(
+          unit.state.written,
+          offset,
+          Math.min(sizeBytes, offset + length),
+          MAX_EXTENTS,
+        );
       }
       const chunks = await dirtyChunks(unit, context);
       // A member that has returned (full again) has no write bitmap: it misses nothing, so its

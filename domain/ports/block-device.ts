@@ -11,6 +11,12 @@ export interface BlockDevice {
   read(buffer: Uint8Array, offset: number): Promise<void>;
   /** Write all of `buffer` at `offset`. */
   write(buffer: Uint8Array, offset: number): Promise<void>;
+  /**
+   * Make `length` bytes at `offset` read as zeroes, releasing their storage where the device can
+   * (a punched hole in an image file). Optional: without it callers write zeroes. Durable like a
+   * write: after the next `flush()`.
+   */
+  zeroRange?(offset: number, length: number): Promise<void>;
   /** Make every completed write durable (fdatasync). */
   flush(): Promise<void>;
   /** Release the device; pending operations finish first. */

@@ -2,6 +2,7 @@ import type { ChunkBitmap, ChunkRun } from '../../domain/chunk-bitmap.js';
 import { chunkRunBlocks } from '../../domain/geometry.js';
 import type { BlockDevice } from '../../domain/ports/block-device.js';
 import type { RateLimiter } from '../../primitives/rate-limiter.js';
+import { mayHoldData } from '../../projections/written-chunks.js';
 import type { CopyParts } from './copy-parts.js';
 import type { CopyOutcome, CopyTuning } from './copy-process.js';
 import type { CopyProgress, CopyUnit } from './copy-progress.js';
@@ -125,19 +126,57 @@ export class CopyPass {
     const blocks = unit.bytes / g.blockSize;
     await this.rate.take(unit.bytes);
     const buffer = this.buffers.pop() ?? new Uint8Array(this.unitChunks * this.chunkBytes);
-    const view = buffer.subarray(0, unit.bytes);
     const release = await this.parts.rangeLock.acquire(lbn, lbn + blocks);
     try {
-      await this.parts.reads.readValid(view, lbn * g.blockSize, this.source);
-      try {
-        await this.target.write(view, lbn * g.blockSize);
-      } catch (error) {
-        throw new TargetError(error);
+      // Under the range lock: a write to these chunks is either folded already (its bit is set)
+      // or waits for the lock and then reaches the target itself.
+      const written = this.parts.follower.state.written;
+      const end = unit.first + unit.count;
+      // Bounded: each step covers at least one chunk of the unit.
+      for (let first = unit.first; first < end; ) {
+        const data = written === undefined || mayHoldData(written, first);
+        let next = first + 1;
+        while (next < end && (written === undefined || mayHoldData(written, next)) === data) next++;
+        const at = first * g.chunkBlocks * g.blockSize;
+        const bytes = chunkRunBlocks(g, first, next - first) * g.blockSize;
+        if (data) await this.copyRange(buffer.subarray(0, bytes), at);
+        else await this.zeroRange(buffer.subarray(0, bytes), at);
+        first = next;
       }
     } finally {
       release();
       this.buffers.push(buffer);
     }
     unit.done = true;
+  }
+
+  /** Read `view.length` bytes at `at` from a valid member and write them to the target. */
+  private async copyRange(view: Uint8Array, at: number): Promise<void> {
+    await this.parts.reads.readValid(view, at, this.source);
+    try {
+      await this.target.write(view, at);
+    } catch (error) {
+      throw new TargetError(error);
+    }
+  }
+
+  /**
+   * Make never-written chunks read as zeroes on the target without copying them: a hole where the
+   * target can punch one, else read the target and write zeroes only where it is not already zero.
+   */
+  private async zeroRange(view: Uint8Array, at: number): Promise<void> {
+    try {
+      if (this.target.zeroRange) return await this.target.zeroRange(at, view.length);
+      await this.target.read(view, at);
+      for (let i = 0; i < view.length; i++) {
+        if (view[i] !== 0) {
+          view.fill(0);
+          await this.target.write(view, at);
+          return;
+        }
+      }
+    } catch (error) {
+      throw new TargetError(error);
+    }
   }
 }

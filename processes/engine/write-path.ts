@@ -33,7 +33,7 @@ export class WritePath {
     return this.mutate('write', lbn, count, fua, (device) => device.write(data, lbn * BLOCK_BYTES));
   }
 
-  /** Discard blocks: zeroes are written (members have no discard here); the log records a trim. */
+  /** Discard blocks: the range is zeroed (a hole in image files); the log records a trim. */
   trim(lbn: number, count: number, fua: boolean): Promise<void> {
     return this.mutate('trim', lbn, count, fua, (device) => writeZeroes(device, lbn, count));
   }
@@ -160,6 +160,9 @@ export class WritePath {
 const ZEROES = new Uint8Array(1024 * 1024);
 
 async function writeZeroes(device: BlockDevice, lbn: number, count: number): Promise<void> {
+  // Image files punch a hole (adapters/devices/file-block-device.ts): the range reads as zeroes
+  // and its blocks are freed, so trims and write-zeroes shrink a sparse member instead of filling it.
+  if (device.zeroRange) return device.zeroRange(lbn * BLOCK_BYTES, count * BLOCK_BYTES);
   let offset = lbn * BLOCK_BYTES;
   let left = count * BLOCK_BYTES;
   // Bounded: `left` shrinks by up to 1 MiB each pass.

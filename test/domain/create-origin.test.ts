@@ -106,7 +106,8 @@ describe('create: the initial copy runs as the normal copy machinery', () => {
       member: 'm2',
       source: 'm1',
       kind: 'full',
-      reason: 'initial copy: m2 may differ from m1',
+      reason:
+        'initial copy: m2 may differ from m1; every chunk copied: the set was created from members that held data, so the log cannot tell which chunks were never written',
       chunks: 10,
       bytes: SIZE,
     });

@@ -10,6 +10,10 @@ import { decide, resolveMember } from '../../domain/shadow-set-decider.js';
 import { cloneState, evolve, initialState } from '../../domain/shadow-set-state.js';
 import { fingerprint, SetHarness } from '../support/set-harness.js';
 
+/** Full-copy reasons end with this in logs without an origin (domain/copy-sparse.ts). */
+const NO_ORIGIN =
+  '; every chunk copied: the log was written before set origins were recorded, so it cannot tell which chunks were never written';
+
 const BLOCKS = 127 * 100;
 const SIZE = BLOCKS * 512;
 
@@ -156,7 +160,7 @@ describe('decider: dismount and bitmaps', () => {
     const [started] = h.run({ type: 'StartCopy', member: 'm2' });
     expect(started!.event).toMatchObject({
       kind: 'full',
-      reason: 'bitmap deleted at position 2; full copy',
+      reason: `bitmap deleted at position 2; full copy${NO_ORIGIN}`,
       chunks: 100,
     });
   });
@@ -223,7 +227,7 @@ describe('decider: mount and copy', () => {
     const [started] = h.run({ type: 'StartCopy', member: 'm2' });
     expect(started!.event).toMatchObject({ kind: 'full' });
     expect((started!.event as { reason: string }).reason).toMatch(
-      /^member changed while away: mtime differs .*; full copy$/,
+      /^member changed while away: mtime differs .*; full copy; every chunk copied: the log was written before set origins/,
     );
   });
 
@@ -246,7 +250,9 @@ describe('decider: mount and copy', () => {
     h.run({ type: 'RequestMount', member: 'm2', policy: 'full', fingerprint: null });
     const [started] = h.run({ type: 'StartCopy', member: 'm2' });
     expect(started!.event).toMatchObject({ kind: 'full' });
-    expect((started!.event as { reason: string }).reason).toBe('full copy requested (policy full)');
+    expect((started!.event as { reason: string }).reason).toBe(
+      `full copy requested (policy full)${NO_ORIGIN}`,
+    );
     h.run({ type: 'AbortCopy', member: 'm2', reason: 'target unreadable', fingerprint: null });
     expect(resolveMember(h.state, 'm2').noBitmapReason).toMatch(/could not be fingerprinted/);
   });
@@ -285,7 +291,7 @@ describe('decider: failures, sync, merge', () => {
     const [started] = h.run({ type: 'StartCopy', member: 'm2' });
     expect(started!.event).toMatchObject({
       kind: 'full',
-      reason: 'no bitmap: member failed at position 1 (EIO at LBN 5); full copy',
+      reason: `no bitmap: member failed at position 1 (EIO at LBN 5); full copy${NO_ORIGIN}`,
     });
     h.run({ type: 'FailMember', member: 'm2', error: 'EIO again' });
     expect(resolveMember(h.state, 'm2').copy).toBeNull();
