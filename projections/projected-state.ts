@@ -7,6 +7,7 @@ import { type CopyJournal, cloneCopyJournal, evolveCopyJournal, initialCopyJourn
 import {
   cloneWrittenChunks,
   evolveWrittenChunks,
+  evolveWrittenChunksRun,
   initialWrittenChunks,
   type WrittenChunks,
 } from './written-chunks.js';
@@ -61,6 +62,7 @@ export function projectBatch(state: ProjectedState, batch: readonly RecordedEven
  */
 export function projectWrites(state: ProjectedState, run: WriteRun): ProjectedState {
   evolveWrites(state.set, run);
+  if (state.written) evolveWrittenChunksRun(state.written, run);
   return state;
 }
 

@@ -1,5 +1,6 @@
 import { originDoubt } from '../domain/copy-sparse.js';
 import type { RecordedEvent } from '../domain/events.js';
+import { WRITE_KIND_WRITTEN, type WriteRun } from '../domain/write-run.js';
 
 /**
  * The chunks that may hold data other than zeroes: a bitmap folded from the write events since
@@ -50,26 +51,42 @@ export function evolveWrittenChunks(state: WrittenChunks, recorded: RecordedEven
       state.vouches = state.reason === null;
       return;
     }
-    case 'BlocksWritten': {
-      if (event.count === 0) return;
-      const first = Math.floor(event.lbn / state.chunkBlocks);
-      const last = Math.floor((event.lbn + event.count - 1) / state.chunkBlocks);
-      setRange(state.words, first, Math.min(last, state.chunks - 1), true);
+    case 'BlocksWritten':
+      applyWrite(state, true, event.lbn, event.count);
       return;
-    }
     case 'BlocksTrimmed':
-    case 'ZeroesWritten': {
-      // Only chunks covered whole become zero; a partly zeroed chunk keeps its bit.
-      const first = Math.ceil(event.lbn / state.chunkBlocks);
-      const end = event.lbn + event.count;
-      // The last chunk may be short (the volume need not be whole chunks): covered when end reaches it.
-      const last = end >= state.blocks ? state.chunks - 1 : Math.floor(end / state.chunkBlocks) - 1;
-      if (last >= first) setRange(state.words, first, Math.min(last, state.chunks - 1), false);
+    case 'ZeroesWritten':
+      applyWrite(state, false, event.lbn, event.count);
       return;
-    }
     default:
       return;
   }
+}
+
+/** Fold a run of writes (replay's fast path, domain/write-run.ts): the same as each write folded alone. */
+export function evolveWrittenChunksRun(state: WrittenChunks, run: WriteRun): void {
+  for (let i = 0; i < run.length; i++) {
+    applyWrite(state, run.kinds[i] === WRITE_KIND_WRITTEN, run.lbns[i]!, run.counts[i]!);
+  }
+}
+
+/**
+ * One write: data sets every chunk it touches; a trim or write-zeroes clears only the chunks it
+ * covers whole (a partly zeroed chunk keeps its bit).
+ */
+function applyWrite(state: WrittenChunks, data: boolean, lbn: number, count: number): void {
+  if (count === 0) return;
+  if (data) {
+    const first = Math.floor(lbn / state.chunkBlocks);
+    const last = Math.floor((lbn + count - 1) / state.chunkBlocks);
+    setRange(state.words, first, Math.min(last, state.chunks - 1), true);
+    return;
+  }
+  const first = Math.ceil(lbn / state.chunkBlocks);
+  const end = lbn + count;
+  // The last chunk may be short (the volume need not be whole chunks): covered when end reaches it.
+  const last = end >= state.blocks ? state.chunks - 1 : Math.floor(end / state.chunkBlocks) - 1;
+  if (last >= first) setRange(state.words, first, Math.min(last, state.chunks - 1), false);
 }
 
 /** True when chunk `chunk` may hold data (always true when the bitmap cannot vouch). */
