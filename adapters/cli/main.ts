@@ -8,6 +8,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerList } from './commands/list.js';
+import { registerLogExport } from './commands/log-export.js';
 import { registerMaintenance } from './commands/maintenance.js';
 import { registerHostLeft, registerMembership } from './commands/membership.js';
 import { registerServe } from './commands/serve.js';
@@ -48,9 +49,12 @@ export function buildProgram(): Command {
   registerEvents(program);
   registerList(program);
   registerMaintenance(program);
+  const log = program.commands.find((c) => c.name() === 'log');
+  if (log) registerLogExport(log);
   registerDemo(program);
   registerBench(program);
   for (const command of program.commands) command.exitOverride().showHelpAfterError(SEE_HELP);
+  for (const command of log?.commands ?? []) command.exitOverride().showHelpAfterError(SEE_HELP);
   return program;
 }
 

@@ -1,4 +1,5 @@
 import { access, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../../domain/errors.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
 import { currentState, stateAt } from '../../processes/queries/state-at.js';
@@ -12,6 +13,15 @@ import {
   SnapshotStore,
 } from '../store/embedded/index.js';
 import { isKurrentDbConnectionString, openKurrentDbStore } from '../store/kurrentdb/index.js';
+import {
+  BUNDLE_LOG_DIR,
+  BUNDLE_MANIFEST_FILE,
+  BUNDLE_SNAPSHOT_DIR,
+  type BundleManifest,
+  readBundleManifest,
+  verifyBundleFiles,
+} from './incident-bundle-manifest.js';
+import { WindowedStore } from './incident-bundle-store.js';
 import type { SetPaths } from './set-home.js';
 
 /** Snapshots kept per set: enough for fast time travel over a long history. */
@@ -59,21 +69,48 @@ export async function openSetStore(paths: SetPaths): Promise<EventStore> {
   return openKurrentDbStore(paths.store, { setId: paths.set });
 }
 
+/** A log folder or an incident bundle, opened read-only by {@link openLogFolder}. */
+export interface OpenedLogFolder {
+  /** The log (a bundle's starts at its first position; reads before it exit 3). */
+  readonly store: EventStore;
+  /** Position of the log's first event: 0, or a bundle's logFirstPosition. */
+  readonly firstPosition: number;
+  /** The bundle's snapshot (the state before firstPosition), or null for a plain log folder. */
+  readonly snapshots: SnapshotStore | null;
+  /** The bundle's manifest, or null for a plain log folder. */
+  readonly bundle: BundleManifest | null;
+}
+
 /**
- * Open, read-only, an embedded log directory copied from elsewhere (an incident's log). Any
- * failure to open it reads as "not found", naming the directory.
+ * Open, read-only, an embedded log directory copied from elsewhere (an incident's log) or an
+ * incident bundle (`log export`; every file checked against its manifest.json first).
  */
-export async function openLogCopy(dir: string): Promise<EventStore> {
+export async function openLogFolder(dir: string): Promise<OpenedLogFolder> {
+  const bundle = await readBundleManifest(dir);
+  if (bundle !== null) {
+    await verifyBundleFiles(dir, bundle);
+    const inner = await openEmbeddedStore(join(dir, BUNDLE_LOG_DIR), { readOnly: true });
+    const first = bundle.logFirstPosition;
+    const store = new WindowedStore(inner, first, `the incident bundle ${dir}`);
+    const snapshots = new SnapshotStore(join(dir, BUNDLE_SNAPSHOT_DIR), { keep: 1 });
+    return { store, firstPosition: first, snapshots, bundle };
+  }
   // A folder that holds no segment and no manifest is not a log (an empty folder, or the set's
   // folder given by mistake): say so (exit 3) rather than replay nothing. A damaged log keeps
   // its own error (LogCorruptError, exit 5).
   const names = await readdir(dir).catch(() => null);
   if (names === null || !names.some((n) => n === MANIFEST_FILE_NAME || parseSegmentFileName(n) !== null)) {
     throw new NotFoundError(
-      `${dir} is not a shadowlog log folder: a log folder holds segment files (00000000000000000000.seg) and a ${MANIFEST_FILE_NAME}; give the log folder itself, e.g. <home>/<set>/log`,
+      `${dir} is not a shadowlog log folder: a log folder holds segment files (00000000000000000000.seg) and a ${MANIFEST_FILE_NAME}, an incident bundle a ${BUNDLE_MANIFEST_FILE}; give the log folder itself, e.g. <home>/<set>/log`,
     );
   }
-  return openEmbeddedStore(dir, { readOnly: true });
+  const store = await openEmbeddedStore(dir, { readOnly: true });
+  return { store, firstPosition: 0, snapshots: null, bundle: null };
+}
+
+/** The store of {@link openLogFolder}. */
+export async function openLogCopy(dir: string): Promise<EventStore> {
+  return (await openLogFolder(dir)).store;
 }
 
 /** Check every record of the set's embedded log (a KurrentDB stream is its server's business). */

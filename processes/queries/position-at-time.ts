@@ -6,7 +6,7 @@ import type { EventStore } from '../../domain/ports/event-store.js';
  * finds it in O(log n) reads.
  */
 export async function positionAtTime(store: EventStore, timeMs: number): Promise<number> {
-  let low = 0;
+  let low = firstPositionOf(store);
   let high = await store.lastPosition();
   let found = -1;
   // Bounded: the range halves on every pass, at most 64 passes for any safe integer.
@@ -21,6 +21,15 @@ export async function positionAtTime(store: EventStore, timeMs: number): Promise
     }
   }
   return found;
+}
+
+/**
+ * Where the store's positions start: 0, or the `firstPosition` a store of an incident bundle
+ * carries (adapters/composition-root/incident-bundle-store.ts): its log starts at its window.
+ */
+function firstPositionOf(store: EventStore): number {
+  const first = (store as { readonly firstPosition?: unknown }).firstPosition;
+  return typeof first === 'number' && Number.isSafeInteger(first) && first > 0 ? first : 0;
 }
 
 async function recordedAt(store: EventStore, position: number): Promise<number> {

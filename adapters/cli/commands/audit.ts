@@ -1,12 +1,17 @@
-import { formatCount } from '../../../domain/copy-planning.js';
 import { InvalidArgumentError } from '../../../domain/errors.js';
 import type { EventStore } from '../../../domain/ports/event-store.js';
 import { WriteAudit } from '../../../projections/write-audit.js';
+import {
+  type LogSource,
+  openLogSource,
+  openSetSource,
+} from '../../composition-root/incident-bundle-source.js';
 import type { CommandContext } from '../command-context.js';
 import { windowTimes } from '../log-queries.js';
+import { countOf, formatNumber } from '../number-format.js';
 import { table } from '../output.js';
 import { parsePoint, resolveWindow } from '../point-argument.js';
-import { withReadOnlyLog } from '../read-only-log.js';
+import { withOpenLog } from '../read-only-log.js';
 import { parseLbnRange } from '../size-argument.js';
 
 /** Options of `shadowlog audit`. */
@@ -14,16 +19,27 @@ interface AuditOptions {
   readonly from?: string;
   readonly to?: string;
   readonly lbn?: string;
+  readonly log?: string;
 }
 
 /** `shadowlog audit <set>`: the LBN ranges written, trimmed or zeroed in a window, merged. */
-export async function audit(ctx: CommandContext, set: string, options: AuditOptions): Promise<void> {
+export async function audit(
+  ctx: CommandContext,
+  set: string | undefined,
+  options: AuditOptions,
+): Promise<void> {
   const from = options.from === undefined ? undefined : parsePoint('--from', options.from);
   const to = options.to === undefined ? undefined : parsePoint('--to', options.to);
   const lbn = options.lbn === undefined ? undefined : parseLbnRange(options.lbn);
-  await withReadOnlyLog(ctx, ctx.paths(set), async (store) => {
-    if (lbn) await checkLbnInVolume(store, lbn.end);
-    const resolved = await resolveWindow(store, from, to);
+  const source = await openSource(ctx, set, options.log);
+  await withOpenLog(source.store, async (store) => {
+    if (lbn) await checkLbnInVolume(source, lbn.end);
+    const window0 = await resolveWindow(store, from, to);
+    // A window ending before a bundle's first position: NotFoundError naming what it holds.
+    if (source.firstPosition > 0 && window0.toPosition < source.firstPosition)
+      await source.projectionsAt(window0.toPosition);
+    // A bundle starts at its window: an audit without --from starts there too.
+    const resolved = { ...window0, fromPosition: Math.max(window0.fromPosition, source.firstPosition) };
     const window = { ...resolved, ...(await windowTimes(store, resolved)) };
     const audit = new WriteAudit({
       fromPosition: window.fromPosition,
@@ -41,16 +57,16 @@ export async function audit(ctx: CommandContext, set: string, options: AuditOpti
         `window: positions ${window.fromPosition}-${window.toPosition} (${window.fromTime ?? '-'} to ${window.toTime ?? '-'})${window.toPosition < window.fromPosition ? ': empty' : ''}`,
       );
       ctx.output.line(
-        `${formatCount(ranges.length)} ${ranges.length === 1 ? 'range' : 'ranges'}, ${formatCount(blocks)} blocks changed by ${formatCount(audit.events)} writes`,
+        `${countOf(ranges.length, 'range')}, ${countOf(blocks, 'block')} changed by ${countOf(audit.events, 'write')}`,
       );
       for (const line of table([
         ['lbn', 'count', 'writes', 'trims', 'zeroes', 'first position', 'last position'],
         ...ranges.map((r) => [
           `${r.lbn}-${r.lbn + r.count - 1}`,
-          String(r.count),
-          String(r.writes),
-          String(r.trims),
-          String(r.zeroes),
+          formatNumber(r.count),
+          formatNumber(r.writes),
+          formatNumber(r.trims),
+          formatNumber(r.zeroes),
           String(r.firstPosition),
           String(r.lastPosition),
         ]),
@@ -61,13 +77,33 @@ export async function audit(ctx: CommandContext, set: string, options: AuditOpti
 }
 
 /** `--lbn` past the end of the volume matches nothing: an operator typo, refused with exit 2. */
-async function checkLbnInVolume(store: EventStore, lastLbn: number): Promise<void> {
+async function checkLbnInVolume(source: LogSource, lastLbn: number): Promise<void> {
+  // The geometry from the first state held: a bundle has no position 0 to read it from.
+  const first = source.firstPosition === 0 ? null : await source.startState();
+  const blocks = first?.set.geometry?.blocks ?? (await createdBlocks(source.store));
+  if (blocks !== null && lastLbn >= blocks) {
+    throw new InvalidArgumentError(
+      `--lbn ends at ${lastLbn}, past the end of the volume (${blocks} blocks: LBN 0-${blocks - 1})`,
+    );
+  }
+}
+
+async function createdBlocks(store: EventStore): Promise<number | null> {
   for await (const batch of store.read(0, 1)) {
     const created = batch[0]?.event;
-    if (created?.type === 'ShadowSetCreated' && lastLbn >= created.blocks) {
-      throw new InvalidArgumentError(
-        `--lbn ends at ${lastLbn}, past the end of the volume (${created.blocks} blocks: LBN 0-${created.blocks - 1})`,
-      );
-    }
+    if (created?.type === 'ShadowSetCreated') return created.blocks;
   }
+  return null;
+}
+
+/** The set's log, or with --log a log folder or an incident bundle. */
+async function openSource(
+  ctx: CommandContext,
+  set: string | undefined,
+  log: string | undefined,
+): Promise<LogSource> {
+  if (log !== undefined) return openLogSource(log, ctx.warn);
+  if (set === undefined)
+    throw new InvalidArgumentError('give a set name, or --log DIR (a log folder or an incident bundle)');
+  return openSetSource(ctx.paths(set), ctx.home, ctx.warn);
 }

@@ -5,10 +5,15 @@ import type { RecordedEvent } from '../../../domain/events.js';
 import type { EventStore } from '../../../domain/ports/event-store.js';
 import { type EventCriteria, matchesEvent, parseEventTypes } from '../../../projections/event-filter.js';
 import { eventLine, eventView } from '../../../projections/event-view.js';
+import {
+  type LogSource,
+  openLogSource,
+  openSetSource,
+} from '../../composition-root/incident-bundle-source.js';
 import { type CommandContext, contextOf } from '../command-context.js';
 import { EventSink } from '../event-sink.js';
 import { POINT_FORMS, parsePoint, resolveWindow } from '../point-argument.js';
-import { withReadOnlyLog } from '../read-only-log.js';
+import { withOpenLog } from '../read-only-log.js';
 import { parseCount, parseLbnRange } from '../size-argument.js';
 import { followEvents } from './events-follow.js';
 
@@ -22,6 +27,7 @@ interface EventsOptions {
   readonly limit?: string;
   readonly reverse?: boolean;
   readonly follow?: boolean;
+  readonly log?: string;
 }
 
 /** Events per read: bounds what `events` holds in memory whatever the log's length. */
@@ -30,7 +36,7 @@ export const EVENTS_BATCH = 4096;
 /** `shadowlog events`: the log's events, filtered, one a line. */
 export function registerEvents(program: Command): void {
   program
-    .command('events <set>')
+    .command('events [set]')
     .description('the events of the log, one a line (--json: JSON lines); filters; --follow for new ones')
     .option('--from <point>', `first event: ${POINT_FORMS}`)
     .option('--to <point>', 'last event (same forms as --from)')
@@ -45,13 +51,18 @@ export function registerEvents(program: Command): void {
     .option('--limit <n>', 'print at most N events')
     .option('--reverse', 'newest first')
     .option('--follow', 'after the existing events, print new ones as they are appended, until interrupted')
-    .action((set: string, options: EventsOptions, command: Command) =>
+    .option('--log <dir>', 'read a log folder or an incident bundle (log export) instead of a set')
+    .action((set: string | undefined, options: EventsOptions, command: Command) =>
       events(contextOf(command), set, options),
     );
 }
 
 /** `shadowlog events <set>`. */
-export async function events(ctx: CommandContext, set: string, options: EventsOptions): Promise<void> {
+export async function events(
+  ctx: CommandContext,
+  set: string | undefined,
+  options: EventsOptions,
+): Promise<void> {
   const from = options.from === undefined ? undefined : parsePoint('--from', options.from);
   const to = options.to === undefined ? undefined : parsePoint('--to', options.to);
   const limit =
@@ -67,14 +78,20 @@ export async function events(ctx: CommandContext, set: string, options: EventsOp
   const format = ctx.output.json
     ? (r: RecordedEvent) => JSON.stringify(eventView(r))
     : (r: RecordedEvent) => eventLine(r);
-  await withReadOnlyLog(ctx, ctx.paths(set), async (store) => {
-    const member = options.member === undefined ? undefined : await memberId(store, options.member);
+  let source: LogSource;
+  if (options.log !== undefined) source = await openLogSource(options.log, ctx.warn);
+  else if (set !== undefined) source = await openSetSource(ctx.paths(set), ctx.home, ctx.warn);
+  else throw new InvalidArgumentError('give a set name, or --log DIR (a log folder or an incident bundle)');
+  await withOpenLog(source.store, async (store) => {
+    const member = options.member === undefined ? undefined : await memberId(source, options.member);
     const criteria: EventCriteria = {
       ...(types && { types }),
       ...(member && { member }),
       ...(lbn && { lbn }),
     };
-    const window = await resolveWindow(store, from, to);
+    const resolved = await resolveWindow(store, from, to);
+    // A bundle's log starts at its window: the events from the start are its events.
+    const window = { ...resolved, fromPosition: Math.max(resolved.fromPosition, source.firstPosition) };
     const print = async (r: RecordedEvent) => {
       await sink.line(format(r));
     };
@@ -114,8 +131,16 @@ async function* readBackwards(
   }
 }
 
-/** The id of a member named by id or path, from the set's first event. */
-async function memberId(store: EventStore, name: string): Promise<string> {
+/** The id of a member named by id or path, from the set's first event (a bundle: its first state). */
+async function memberId(source: LogSource, name: string): Promise<string> {
+  if (source.firstPosition > 0) {
+    const state = await source.startState();
+    const found = state.set.members.find((m) => m.id === name || m.path === name || m.path === resolve(name));
+    if (found) return found.id;
+    const known = state.set.members.map((m) => `${m.id} (${m.path})`).join(', ');
+    throw new NotFoundError(`member '${name}' is not in shadow set ${state.set.setId}; members: ${known}`);
+  }
+  const store = source.store;
   for await (const batch of store.read(0, 1)) {
     const created = batch[0]?.event;
     if (created?.type !== 'ShadowSetCreated') break;

@@ -7,11 +7,11 @@ import { verify } from './verify.js';
 /** `replay`, `verify` and `log check`. */
 export function registerMaintenance(program: Command): void {
   program
-    .command('replay <set>')
+    .command('replay [set]')
     .description("rebuild every projection from the set's log, or from a copied log (--log), up to --until")
     .option('--log <path>', "a log directory copied from an incident, instead of the set's")
     .option('--until <position|ISO-time>', 'stop after this position or time')
-    .action((set: string, options: { log?: string; until?: string }, command: Command) =>
+    .action((set: string | undefined, options: { log?: string; until?: string }, command: Command) =>
       replay(contextOf(command), set, options),
     );
 

@@ -1,15 +1,12 @@
 import { resolve } from 'node:path';
-import { formatCount } from '../../../domain/copy-planning.js';
+import { InvalidArgumentError } from '../../../domain/errors.js';
 import type { EventStore } from '../../../domain/ports/event-store.js';
-import {
-  initialProjectedState,
-  type ProjectedState,
-  projectBatch,
-} from '../../../projections/projected-state.js';
+import { type ProjectedState, projectBatch } from '../../../projections/projected-state.js';
 import { type SetSummary, summarise } from '../../../projections/set-summary.js';
-import { openLogCopy, openSetReadOnly } from '../../composition-root/set-store.js';
+import { openLogSource, openSetSource } from '../../composition-root/incident-bundle-source.js';
 import type { CommandContext } from '../command-context.js';
 import { minimergeAt, resolvePoint } from '../log-queries.js';
+import { countOf } from '../number-format.js';
 import { type Output, table } from '../output.js';
 import { parsePoint } from '../point-argument.js';
 import { ProgressReporter } from '../progress-reporter.js';
@@ -21,54 +18,75 @@ const REPLAY_BATCH_EVENTS = 65_536;
 /** `shadowlog replay <set> [--log DIR] [--until P]`: every projection rebuilt from position 0. */
 export async function replay(
   ctx: CommandContext,
-  set: string,
+  set: string | undefined,
   options: { log?: string; until?: string },
 ): Promise<void> {
-  const paths = ctx.paths(set);
-  const dir = options.log === undefined ? paths.log : resolve(options.log);
-  const store = options.log === undefined ? await openSetReadOnly(paths, ctx.home) : await openLogCopy(dir);
+  const dir = options.log === undefined ? ctx.paths(requireSetName(set)).log : resolve(options.log);
+  const source =
+    options.log === undefined
+      ? await openSetSource(ctx.paths(requireSetName(set)), ctx.home, ctx.warn)
+      : await openLogSource(dir, ctx.warn);
+  const store = source.store;
   await withOpenLog(store, async () => {
     const last = await store.lastPosition();
     const until =
       options.until === undefined
         ? last
         : Math.min(last, await resolvePoint(store, parsePoint('--until', options.until), '--until'));
-    const state = await foldFromStart(ctx, store, until);
+    if (until < source.firstPosition && last >= 0) await source.projectionsAt(until); // Before a bundle's window: NotFoundError naming it.
+    const state = await foldFromStart(ctx, store, await source.startState(), until);
     const minimerge = await minimergeAt(store, state);
     const summary = summarise(state, minimerge?.bitmap, minimerge?.time);
     const document = {
       log: dir,
-      events: until + 1,
+      firstPosition: source.firstPosition,
+      events: until - source.firstPosition + 1,
       writeEvents: state.set.writeEvents,
       summary,
       journal: state.journal,
     };
-    ctx.output.result(document, () => printReplay(ctx.output, dir, until, state, summary));
+    ctx.output.result(document, () => printReplay(ctx.output, dir, document.events, state, summary));
   });
 }
 
-/** Fold positions 0..until with a progress bar. From 0 on purpose: snapshots are not trusted here. */
-async function foldFromStart(ctx: CommandContext, store: EventStore, until: number): Promise<ProjectedState> {
-  const state = initialProjectedState();
-  const bar = new ProgressReporter(ctx.output, 'replay', until + 1, 'events');
-  for await (const batch of store.read(0, until + 1, { batchSize: REPLAY_BATCH_EVENTS })) {
-    projectBatch(state, batch);
-    bar.update(state.set.position + 1);
+/**
+ * Fold from the start of the log to `until` with a progress bar: from position 0 on purpose
+ * (the set's snapshots are not trusted here), or from an incident bundle's CRC-checked
+ * snapshot (`start`), the only state before its first event there is.
+ */
+async function foldFromStart(
+  ctx: CommandContext,
+  store: EventStore,
+  state: ProjectedState,
+  until: number,
+): Promise<ProjectedState> {
+  const from = state.set.position + 1;
+  const bar = new ProgressReporter(ctx.output, 'replay', until - from + 1, 'events');
+  if (until >= from) {
+    for await (const batch of store.read(from, until + 1, { batchSize: REPLAY_BATCH_EVENTS })) {
+      projectBatch(state, batch);
+      bar.update(state.set.position - from + 1);
+    }
   }
-  bar.stop(until + 1);
+  bar.stop(until - from + 1);
   return state;
+}
+
+/** The set argument, required unless --log names the log. */
+function requireSetName(set: string | undefined): string {
+  if (set === undefined)
+    throw new InvalidArgumentError('give a set name, or --log DIR (a log folder or an incident bundle)');
+  return set;
 }
 
 function printReplay(
   o: Output,
   dir: string,
-  until: number,
+  events: number,
   state: ProjectedState,
   summary: SetSummary,
 ): void {
-  o.line(
-    `replayed ${formatCount(until + 1)} events (${formatCount(state.set.writeEvents)} writes) of ${dir}`,
-  );
+  o.line(`replayed ${countOf(events, 'event')} (${countOf(state.set.writeEvents, 'write')}) of ${dir}`);
   o.line(`set ${summary.set} at position ${summary.position}${summary.time ? ` (${summary.time})` : ''}`);
   for (const line of table([
     ['member', 'state', 'since', 'path'],
@@ -77,7 +95,7 @@ function printReplay(
     o.line(`  ${line}`);
   for (const b of summary.bitmaps)
     o.line(
-      `  bitmap ${b.type} ${b.member}: ${b.chunksMarked} chunks marked (${b.percent}%) since position ${b.sincePosition}`,
+      `  bitmap ${b.type} ${b.member}: ${countOf(b.chunksMarked, 'chunk')} marked (${b.percent}%) since position ${b.sincePosition}`,
     );
   for (const c of state.journal.copies)
     o.line(`  copy to ${c.member} at ${c.startPosition}: ${c.kind}, ${c.outcome} (${c.reason})`);

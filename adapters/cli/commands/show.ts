@@ -1,37 +1,40 @@
-import { formatCount } from '../../../domain/copy-planning.js';
 import { InvalidArgumentError } from '../../../domain/errors.js';
 import { type SetSummary, summarise } from '../../../projections/set-summary.js';
-import { projectionsAt } from '../../composition-root/set-store.js';
+import { openLogSource, openSetSource } from '../../composition-root/incident-bundle-source.js';
 import type { CommandContext } from '../command-context.js';
 import { minimergeAt, resolvePoint } from '../log-queries.js';
+import { countOf, formatNumber } from '../number-format.js';
 import { describeOrigin } from '../origin-text.js';
 import type { Output } from '../output.js';
 import { table } from '../output.js';
 import { parsePoint } from '../point-argument.js';
-import { withReadOnlyLog } from '../read-only-log.js';
+import { withOpenLog } from '../read-only-log.js';
 import { showWatch } from './show-watch.js';
 
 /** `shadowlog show <set> [--bitmap] [--at P]`: the set now or at a past point of its log. */
 export async function show(
   ctx: CommandContext,
-  set: string,
-  options: { bitmap?: boolean; at?: string; watch?: boolean },
+  set: string | undefined,
+  options: { bitmap?: boolean; at?: string; watch?: boolean; log?: string },
 ): Promise<void> {
   if (options.watch) {
     if (options.at !== undefined)
       throw new InvalidArgumentError('show --watch follows the set as it is now: it takes no --at');
-    await showWatch(ctx, set, (summary, copies) => {
+    await showWatch(ctx, requireSet(set), (summary, copies) => {
       printSummary(ctx.output, summary, null);
       for (const copy of copies) ctx.output.line(`  copy to ${copy}`);
       if (options.bitmap) printBitmaps(ctx.output, summary);
     });
     return;
   }
-  const paths = ctx.paths(set);
-  await withReadOnlyLog(ctx, paths, async (store) => {
+  const source =
+    options.log === undefined
+      ? await openSetSource(ctx.paths(requireSet(set)), ctx.home, ctx.warn)
+      : await openLogSource(options.log, ctx.warn);
+  await withOpenLog(source.store, async (store) => {
     const at =
       options.at === undefined ? null : await resolvePoint(store, parsePoint('--at', options.at), '--at');
-    const state = await projectionsAt(store, paths, at, ctx.warn);
+    const state = await source.projectionsAt(at);
     const minimerge = await minimergeAt(store, state);
     const summary = summarise(state, minimerge?.bitmap, minimerge?.time);
     ctx.output.result(summary, () => {
@@ -41,18 +44,25 @@ export async function show(
   });
 }
 
+/** The set argument, required unless --log names the log. */
+function requireSet(set: string | undefined): string {
+  if (set === undefined)
+    throw new InvalidArgumentError('give a set name, or --log DIR (a log folder or an incident bundle)');
+  return set;
+}
+
 function printSummary(o: Output, summary: SetSummary, at: number | null): void {
   o.line(`shadow set ${summary.set}${at === null ? '' : `  (as of position ${at})`}`);
   o.line(
     `  position ${summary.position}${summary.time ? ` at ${summary.time}` : ''}; last sync at position ${summary.syncedPosition ?? 'none'}`,
   );
   o.line(
-    `  ${formatCount(summary.blocks)} blocks of ${summary.blockSize} bytes, chunks of ${summary.chunkBlocks} blocks`,
+    `  ${countOf(summary.blocks, 'block')} of ${formatNumber(summary.blockSize)} bytes, chunks of ${countOf(summary.chunkBlocks, 'block')}`,
   );
   o.line(`  ${describeOrigin(summary.origin)}`);
   if (summary.merge)
     o.line(
-      `  merging from ${summary.merge.source}: ${summary.merge.chunks} chunks (since position ${summary.merge.sincePosition})`,
+      `  merging from ${summary.merge.source}: ${countOf(summary.merge.chunks, 'chunk')} (since position ${summary.merge.sincePosition})`,
     );
   o.line('');
   for (const line of table([
@@ -77,8 +87,8 @@ function printBitmaps(o: Output, summary: SetSummary): void {
       b.type,
       String(b.sincePosition),
       b.sinceTime ?? '-',
-      `${b.sizeBytes} bytes`,
-      formatCount(b.chunksMarked),
+      `${formatNumber(b.sizeBytes)} bytes`,
+      formatNumber(b.chunksMarked),
       `${b.percent}%`,
       b.active ? 'yes' : 'no',
     ]),

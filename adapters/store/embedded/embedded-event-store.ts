@@ -67,6 +67,8 @@ export interface EmbeddedStoreOptions {
    * refused (LogCorruptError), never written into.
    */
   readonly create?: boolean;
+  /** First position of a new log (default 0): an incident bundle's log starts at its window. */
+  readonly firstPosition?: number;
   /** Called synchronously each time bytes of the log became durable (tests, metrics): a batch write or a new segment's header. */
   readonly onDurable?: (info: {
     readonly segmentPath: string;
@@ -136,6 +138,7 @@ export async function openEmbeddedStore(
       clock,
       create,
       onDurable,
+      firstPosition: options.firstPosition,
     });
     let writer: GroupCommitWriter | null = null;
     const store = new EmbeddedEventStore(dir, state, recovery, lock, options.subscriptionLimits);

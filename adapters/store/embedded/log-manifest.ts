@@ -27,7 +27,8 @@ import {
  *   16  4  segment count n (u32 LE)
  *   20  2  stream id length in UTF-8 bytes (u16 LE)
  *   22  .. stream id
- *   ..  8n first position of each segment (u64 LE), increasing, the first 0
+ *   ..  8n first position of each segment (u64 LE), increasing; the first is 0, or the first
+ *          position of an incident bundle's log (docs/log-format.md, "Incident bundles")
  *   ..  4  crc32c over everything before
  *
  * Crash windows (docs/log-format.md): a roll creates segment N+1 before the manifest lists it,
@@ -114,7 +115,7 @@ export function decodeManifest(buf: Buffer, where: string): LogManifest {
   for (let i = 0; i < n; i++) {
     const at = FIXED_BYTES + idLength + 8 * i;
     const p = readU64(buf, at);
-    if (Number.isNaN(p) || (i === 0 ? p !== 0 : p <= firstPositions[i - 1]!)) {
+    if (Number.isNaN(p) || (i > 0 && p <= firstPositions[i - 1]!)) {
       fail(at, `segment entry ${i} (${p}) out of order`);
     }
     firstPositions.push(p);

@@ -77,6 +77,8 @@ export interface OpenLogOptions {
   readonly create?: boolean;
   /** Told when bytes became durable (durable-listener.ts). */
   readonly onDurable?: DurableListener | undefined;
+  /** Position of the first event of a new log (default 0; an incident bundle's log starts later). */
+  readonly firstPosition?: number | undefined;
 }
 
 /** A sealed segment's state from its `.idx`, or null when the index is missing or does not match. */
@@ -129,11 +131,15 @@ export async function openLog(
     return { state, recovery: { ...NO_TORN_TAIL, indexesRebuilt: [], tempFilesRemoved, readOnly } };
   }
   assertDefined(streamId);
-  if (found[0]!.header.firstPosition !== 0) {
+  // The manifest says where the log starts: 0, or later for an incident bundle's log. A lost
+  // first segment is caught by the manifest check above; without a manifest (a legacy log) it
+  // must start at 0.
+  const start = manifest?.firstPositions[0] ?? 0;
+  if (found[0]!.header.firstPosition !== start) {
     throw corruptAt(
       found[0]!,
       0,
-      `first segment starts at position ${found[0]!.header.firstPosition}, not 0: earlier segments are missing`,
+      `first segment starts at position ${found[0]!.header.firstPosition}, not ${start}: earlier segments are missing`,
     );
   }
   const { segments, indexesRebuilt } = await loadSealedSegments(dir, found, readOnly);
@@ -239,13 +245,18 @@ async function startEmptyLog(
   if (options.readOnly) {
     return { dir, streamId: streamId ?? '', segments: [], nextPosition: 0, lastRecordedAt: 0 };
   }
+  const start = options.firstPosition ?? 0;
   if (options.create === false) {
     throw new NotFoundError(`event log ${dir} does not exist (the directory is empty); create the log first`);
   }
   if (streamId === undefined) throw new InvalidArgumentError(`creating event log ${dir} needs a streamId`);
-  const first = await createSegmentFile(dir, streamId, 0, options.clock());
-  options.onDurable?.({ segmentPath: first.path, endOffsetBytes: SEGMENT_HEADER_BYTES, lastPosition: -1 });
-  const state: LogState = { dir, streamId, segments: [first], nextPosition: 0, lastRecordedAt: 0 };
+  const first = await createSegmentFile(dir, streamId, start, options.clock());
+  options.onDurable?.({
+    segmentPath: first.path,
+    endOffsetBytes: SEGMENT_HEADER_BYTES,
+    lastPosition: start - 1,
+  });
+  const state: LogState = { dir, streamId, segments: [first], nextPosition: start, lastRecordedAt: 0 };
   await listInManifest(state, options.onDurable);
   return state;
 }
