@@ -72,7 +72,7 @@ export class BitmapsView {
         this.maps.set(key, map);
       }
       map.root.dataset.since = String(b.sincePosition);
-      map.show([{ runs: b.runs, rgb: MARKED_RGB }], chunks, selected);
+      map.show([{ runs: b.runs, rgb: MARKED_RGB, label: 'chunks marked' }], chunks, selected);
       return map.root;
     });
     fill(this.target, ...nodes);
@@ -107,8 +107,8 @@ export class BitmapsView {
       }
       Object.assign(map.root.dataset, { set: nSet, cleared: nCleared });
       const layers = [
-        { runs: d.set, rgb: SET_RGB },
-        { runs: d.cleared, rgb: CLEARED_RGB },
+        { runs: d.set, rgb: SET_RGB, label: 'set' },
+        { runs: d.cleared, rgb: CLEARED_RGB, label: 'cleared' },
       ];
       map.show(layers, chunks, selected);
       return map.root;

@@ -8,6 +8,8 @@ export interface HeatLayer {
   readonly runs: Runs;
   /** `r,g,b` of the layer; the alpha says how full the bin is. */
   readonly rgb: string;
+  /** What its chunks are, for the caption (`marked`, `set`, `cleared`). */
+  readonly label: string;
 }
 
 /** Cells across; a bin is a cell. */
@@ -91,7 +93,8 @@ export class Heatmap {
     const marked = this.layers.map((l) => runsCount(l.runs));
     const to = this.range().to;
     this.root.dataset.marked = marked.join(',');
-    this.caption.textContent = `${marked.map(count).join(' / ')} chunks · view ${count(from)}–${count(to - 1)}, ${binChunks === 1 ? '1 chunk' : `${count(binChunks)} chunks`} per cell`;
+    const totals = marked.map((n, l) => `${count(n)} ${this.layers[l]!.label}`).join(', ');
+    this.caption.textContent = `${totals} · view ${count(from)}–${count(to - 1)}, ${binChunks === 1 ? '1 chunk' : `${count(binChunks)} chunks`} per cell`;
     this.back.hidden = this.zoom.length === 0;
   }
 
