@@ -73,9 +73,13 @@ const SERVING = /NBD (nbd:\/\/\S+?),? .*?(http:\/\/[\d.]+:\d+)/;
  * `shadowlog serve <set> --nbd 127.0.0.1:0 --http 127.0.0.1:0`; the page URL takes the token the
  * server printed (`#token=`) or, failing that, the one in `<home>/<set>/control.token`.
  */
-export async function startServeHttp(home: string, set: string): Promise<DashboardProcess> {
+export async function startServeHttp(
+  home: string,
+  set: string,
+  extra: readonly string[] = [],
+): Promise<DashboardProcess> {
   const s = await start(
-    ['--home', home, 'serve', set, '--nbd', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+    ['--home', home, 'serve', set, '--nbd', '127.0.0.1:0', '--http', '127.0.0.1:0', ...extra],
     (o) => SERVING.test(o),
     'serve',
   );
