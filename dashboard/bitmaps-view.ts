@@ -96,6 +96,13 @@ export class BitmapsView {
       const nCleared = runsCount(d.cleared);
       set += nSet;
       cleared += nCleared;
+      if (nSet === 0 && nCleared === 0) {
+        return el(
+          'p',
+          { class: 'muted unchanged', 'data-member': d.member },
+          `${d.type} bitmap of ${d.member}: no change`,
+        );
+      }
       let map = this.diffs.get(key);
       if (map === undefined) {
         map = new Heatmap(

@@ -145,6 +145,6 @@ function cellColour(
     }
   }
   if (best < 0) return '#e6e8eb';
-  const alpha = 0.3 + (0.7 * bestCount) / Math.max(1, size);
+  const alpha = 0.45 + (0.55 * bestCount) / Math.max(1, size);
   return `rgba(${layers[best]!.rgb},${alpha.toFixed(2)})`;
 }

@@ -58,7 +58,7 @@ describe.runIf(haveChromium('dashboard browser tests') && haveTools('dashboard b
     beforeAll(async () => {
       home = await mkdtemp(join(tmpdir(), 'shadowlog-dashboard-'));
       const members = ['a.img', 'b.img'].flatMap((m) => ['--member', join(home, m)]);
-      expect((await shadowlog([...h(), 'create', 'DB', '--size', '16M', ...members])).code).toBe(0);
+      expect((await shadowlog([...h(), 'create', 'DB', '--size', '1G', ...members])).code).toBe(0);
       let server = await serve(home, 'DB');
       await write(server.uri, '0 64K');
       expect(await server.stop()).toBe(0);
@@ -141,17 +141,25 @@ describe.runIf(haveChromium('dashboard browser tests') && haveTools('dashboard b
       expect(await diff.getAttribute('data-cleared')).toBe('0');
     }, 60_000);
 
-    it('clicking a chunk lists the writes `explain --chunk` lists', async () => {
+    it('zooms from a bin down to single chunks; clicking a chunk lists the writes `explain --chunk` lists', async () => {
       const canvas = page.locator('#bitmaps .heatmap[data-member="m2"] canvas');
       const attr = async (name: string) => Number(await canvas.getAttribute(`data-${name}`));
-      expect(await attr('bin-chunks')).toBe(1);
+      const clickChunk = async (chunk: number) => {
+        const i = Math.floor((chunk - (await attr('from'))) / (await attr('bin-chunks')));
+        const cell = await attr('cell-px');
+        const columns = await attr('columns');
+        await canvas.click({
+          position: { x: (i % columns) * cell + cell / 2, y: Math.floor(i / columns) * cell + cell / 2 },
+        });
+      };
+      // 1 GiB is 16,514 chunks: 17 to a bin. A click on the bin of chunk 64 zooms into chunks 51-67.
+      const binChunks = await attr('bin-chunks');
+      expect(binChunks).toBe(17);
       const chunk = 64;
-      const i = chunk - (await attr('from'));
-      const cell = await attr('cell-px');
-      const columns = await attr('columns');
-      await canvas.click({
-        position: { x: (i % columns) * cell + cell / 2, y: Math.floor(i / columns) * cell + cell / 2 },
-      });
+      await clickChunk(chunk);
+      expect(await attr('bin-chunks')).toBe(1);
+      expect(await attr('from')).toBe(Math.floor(chunk / binChunks) * binChunks);
+      await clickChunk(chunk);
       await page.waitForSelector(`#story[data-chunk="${chunk}"] tr[data-position]`, { timeout: 20_000 });
       const shown = await page
         .locator('#story tr[data-position]')
@@ -165,6 +173,7 @@ describe.runIf(haveChromium('dashboard browser tests') && haveTools('dashboard b
     it('the permalink keeps the cursors across a reload; a screenshot is small', async () => {
       expect(page.url()).toContain(`at=${beforeMount}`);
       expect(page.url()).toContain(`a=${dismountAt}`);
+      await page.locator('#bitmaps .heatmap[data-member="m2"] .zoom-out').click();
       const shot = join(home, 'dashboard.png');
       await page.screenshot({ path: shot });
       expect((await stat(shot)).size).toBeLessThan(150 * 1024);
@@ -175,6 +184,16 @@ describe.runIf(haveChromium('dashboard browser tests') && haveTools('dashboard b
       expect(await page.locator('#slider').inputValue()).toBe(String(beforeMount));
       expect(await page.locator('#cursor-a').textContent()).toBe(`A #${dismountAt}`);
       await page.waitForSelector('#diff .heatmap[data-member="m2"]', { timeout: 20_000 });
+    }, 60_000);
+
+    it('shows the API error (code and message) when the token is wrong', async () => {
+      const other = await browser.newPage();
+      await other.goto(`${dashboard.origin}/#token=wrong`);
+      const box = other.locator('#error');
+      await box.waitFor({ timeout: 20_000 });
+      expect(await box.getAttribute('data-code')).toBe('UNAUTHORIZED');
+      expect(await box.textContent()).toContain('token');
+      await other.close();
     }, 60_000);
 
     it('no request left the server that served the page, and no script failed', () => {
