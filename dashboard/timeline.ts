@@ -118,10 +118,17 @@ export class Timeline {
     if (g === null || this.data === null) return;
     g.clearRect(0, 0, c.width, c.height);
     this.drawBand(g);
+    // The positions drawn, per kind, also as data-markers (the first 50 of each) for tests.
+    const drawn: Record<string, number[]> = {};
     for (const m of this.data.markers) {
-      g.fillStyle = MARKER_COLOURS[markerKind(m.type)]!;
+      const kind = markerKind(m.type);
+      g.fillStyle = MARKER_COLOURS[kind]!;
       g.fillRect(Math.round(this.xOf(m.position)) - 1, 4, 3, 18);
+      const list = drawn[kind] ?? [];
+      drawn[kind] = list;
+      if (list.length < 50) list.push(m.position);
     }
+    c.dataset.markers = JSON.stringify(drawn);
     this.drawLabels(g);
     const { at, a, b } = this.cursors;
     if (a !== null) this.line(g, a, '#0891b2', 'A');

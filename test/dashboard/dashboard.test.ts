@@ -97,6 +97,22 @@ describe.runIf(haveChromium('dashboard browser tests') && haveTools('dashboard b
       expect(rows).toEqual(show.members.map((m) => `${m.id} ${m.state}`));
     }, 60_000);
 
+    it('the timeline marks the dismount, the mount, the copy and the checkpoint where `events` has them', async () => {
+      const events = (await shadowlog([...h(), 'events', 'DB', '--json'])).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { position: number; type: string });
+      const at = (types: string[]) => events.filter((e) => types.includes(e.type)).map((e) => e.position);
+      const markers = JSON.parse(
+        (await page.locator('#timeline').getAttribute('data-markers')) ?? '{}',
+      ) as Record<string, number[]>;
+      expect(markers.dismount).toEqual(at(['MemberDismounted']));
+      expect(markers.mount).toEqual(at(['MemberMountRequested']));
+      expect(markers.copy).toEqual(at(['CopyStarted', 'CopyCompleted']));
+      expect(markers.checkpoint).toEqual(at(['CheckpointCreated']));
+      expect(markers.dismount).toEqual([dismountAt]);
+    }, 60_000);
+
     it('the slider shows the state, the bitmap and its marked chunks as `show --at` gives them', async () => {
       await moveSlider(page, beforeMount);
       const show = await shadowlogJson<ShowDoc>([...h(), 'show', 'DB', '--at', String(beforeMount)]);
