@@ -43,6 +43,11 @@ export function diffBitmaps(a: readonly BitmapRuns[], b: readonly BitmapRuns[]):
   });
 }
 
+/** `*` is the set's own bitmap of chunks written since the last MembersSynced (what a crash merge visits). */
+function minimergeTitle(member: string): string {
+  return member === '*' ? 'written since the last sync (minimerge)' : `minimerge bitmap of ${member}`;
+}
+
 /**
  * One heatmap per bitmap live at the cursor, and one per bitmap of the A/B diff. Heatmaps are kept
  * by key so a slider move redraws them without losing their zoom.
@@ -67,7 +72,7 @@ export class BitmapsView {
       const key = keyOf(b);
       let map = this.maps.get(key);
       if (map === undefined) {
-        const title = `${b.type === 'minicopy' ? 'write bitmap' : 'minimerge bitmap'} of ${b.member}`;
+        const title = b.type === 'minicopy' ? `write bitmap of ${b.member}` : minimergeTitle(b.member);
         map = new Heatmap(title, { 'data-member': b.member, 'data-type': b.type }, this.onChunk);
         this.maps.set(key, map);
       }

@@ -16,7 +16,7 @@ import { renderMembers } from './members-view.js';
 import { ProgressRates } from './progress-rate.js';
 import { renderStory } from './story-view.js';
 import { MARKER_COLOURS, Timeline } from './timeline.js';
-import { readUrlState, writeUrlState } from './url-state.js';
+import { fragmentOf, readUrlState, type UrlState } from './url-state.js';
 
 /** Events shown around the cursor. */
 const EVENTS_AROUND = 6;
@@ -260,6 +260,12 @@ class Dashboard {
       showError(error);
     }
   }
+}
+
+/** Replace the fragment without a history entry per slider move. */
+function writeUrlState(state: UrlState): void {
+  const url = `${location.pathname}${location.search}${fragmentOf(state)}`;
+  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
 }
 
 /** Show an API error in the page (its code and message), not only in the console. */

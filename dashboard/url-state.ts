@@ -39,9 +39,3 @@ export function fragmentOf(state: UrlState): string {
   if (state.b !== null) params.set('b', String(state.b));
   return `#${params.toString()}`;
 }
-
-/** Replace the fragment without a history entry per slider move. */
-export function writeUrlState(state: UrlState): void {
-  const url = `${location.pathname}${location.search}${fragmentOf(state)}`;
-  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
-}
