@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCopyBench } from './copy-bench.js';
+import { runDashboardBench } from './dashboard-bench.js';
 import { runLogBench } from './log-bench.js';
 import { runNbdBench } from './nbd-bench.js';
 import { startShadowlogForBench } from './shadowlog-under-test.js';
@@ -24,6 +25,8 @@ async function inScratch<T>(dir: string | undefined, fn: (scratch: string) => Pr
 export const BENCH_SUITES: Record<string, BenchSuite> = {
   log: (options) => inScratch(options.dir, (scratch) => runLogBench({ dir: scratch, quick: options.quick })),
   'write-path': runWritePathBench,
+  dashboard: (options) =>
+    inScratch(options.dir, (scratch) => runDashboardBench({ dir: scratch, quick: options.quick })),
   copy: runCopyBench,
   nbd: (options) =>
     inScratch(options.dir, (scratch) =>

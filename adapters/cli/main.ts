@@ -3,6 +3,7 @@ import { ShadowlogError } from '../../domain/errors.js';
 import { registerBench } from './commands/bench.js';
 import { registerCheckpoint } from './commands/checkpoint.js';
 import { registerCreate } from './commands/create.js';
+import { registerDashboard } from './commands/dashboard.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
 import { registerInspect } from './commands/inspect.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   registerCreate(program);
   registerServe(program);
+  registerDashboard(program);
   registerMembership(program);
   registerHostLeft(program);
   registerCheckpoint(program);

@@ -1,8 +1,12 @@
 import { InvalidArgumentError, IoError, LogLockedError, ShadowlogError } from '../../domain/errors.js';
 import type { VirtualUnit } from '../../processes/virtual-unit.js';
 import { type ControlServer, startControlServer } from '../http/control-server.js';
+import { dashboardUrl } from '../http/dashboard-server.js';
+import type { TlsOptions } from '../http/http-listener.js';
+import type { LogReader } from '../http/log-reader.js';
 import { isLoopbackHost } from '../nbd/nbd-server.js';
 import { startSetNbdServer } from '../nbd/shadow-set-export.js';
+import { engineLogReader } from './dashboard-source.js';
 import { type EngineTuning, withEngine } from './open-set.js';
 import { findServer, newControlToken, publishServer, withdrawServer } from './server-info.js';
 import type { SetPaths } from './set-home.js';
@@ -19,8 +23,10 @@ export interface HostPort {
 export interface ServeSetOptions {
   /** Where the NBD export listens; loopback unless {@link allowRemote}. */
   readonly nbd: HostPort;
-  /** Where the control API listens; must be loopback. */
+  /** Where the control API and the dashboard listen; loopback unless {@link httpTls}. */
   readonly http: HostPort;
+  /** https for the control API and the dashboard (required for a non-loopback --http). */
+  readonly httpTls?: TlsOptions;
   /** Permit a non-loopback NBD address (the NBD protocol has no authentication). */
   readonly allowRemote: boolean;
   /** Engine options. */
@@ -50,6 +56,8 @@ export interface ServedSet {
   readonly nbdAddress: string;
   /** `host:port` of the control API. */
   readonly controlAddress: string;
+  /** The dashboard's URL, with its read token in the fragment. */
+  readonly dashboardUrl: string;
 }
 
 /**
@@ -64,9 +72,9 @@ export async function serveSet(
   options: ServeSetOptions,
   whileServing: (served: ServedSet) => Promise<void>,
 ): Promise<void> {
-  if (!isLoopbackHost(options.http.host))
+  if (!isLoopbackHost(options.http.host) && options.httpTls === undefined)
     throw new InvalidArgumentError(
-      '--http must be a loopback address: the control API is for local commands only',
+      '--http must be a loopback address unless it serves TLS: the control API and the dashboard carry a token in the clear',
     );
   const running = await findServer(paths);
   if (running)
@@ -78,8 +86,8 @@ export async function serveSet(
     await withEngine(
       paths,
       home,
-      (unit) =>
-        serveUnit(unit, paths, options, async (served) => {
+      (unit, store) =>
+        serveUnit(unit, engineLogReader(unit, store, paths, options.log), paths, options, async (served) => {
           await whileServing(served);
           stopping = true;
         }),
@@ -123,6 +131,7 @@ function listenFailure(error: unknown, option: '--nbd' | '--http', address: Host
 
 async function serveUnit(
   unit: VirtualUnit,
+  reader: LogReader,
   paths: SetPaths,
   options: ServeSetOptions,
   whileServing: (served: ServedSet) => Promise<void>,
@@ -141,11 +150,16 @@ async function serveUnit(
   let control: ControlServer | null = null;
   try {
     const token = newControlToken();
+    // The page's URL carries a second token that opens the read API only (README "Dashboard").
+    const readToken = newControlToken();
     control = await startControlServer({
       unit,
       host: options.http.host,
       port: options.http.port,
       token,
+      readToken,
+      reader,
+      ...(options.httpTls && { tls: options.httpTls }),
     }).catch((error: unknown) => {
       throw listenFailure(error, '--http', options.http);
     });
@@ -153,6 +167,7 @@ async function serveUnit(
       pid: process.pid,
       nbdAddress: nbdServer.addressText,
       controlAddress: control.address,
+      dashboardUrl: dashboardUrl(control.scheme, control.address, readToken),
     };
     await publishServer(
       paths,

@@ -14,6 +14,8 @@ export const HTTP_STATUS = {
   conflict: 409,
   /** A bug: an invariant did not hold, or an error that is not a ShadowlogError. */
   internal: 500,
+  /** The server cannot answer now (the dashboard page is not built, too many streams open). */
+  unavailable: 503,
 } as const;
 
 /**

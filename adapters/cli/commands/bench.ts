@@ -6,7 +6,7 @@ import { type CommandContext, contextOf } from '../command-context.js';
  * The suites of bench/suites.ts, by name. Listed here so `--help` and argument checks need not
  * load bench/ (it is not part of the runtime); `runBench` asserts the two lists agree.
  */
-export const BENCH_SUITE_NAMES = ['log', 'write-path', 'copy', 'nbd'] as const;
+export const BENCH_SUITE_NAMES = ['log', 'write-path', 'dashboard', 'copy', 'nbd'] as const;
 
 /** Options of `shadowlog bench`. */
 interface BenchOptions {

@@ -40,7 +40,7 @@ export function registerServe(program: Command): void {
     .option('--nbd <host:port>', 'NBD listen address', '127.0.0.1:10809')
     .option(
       '--http <host:port>',
-      'control API listen address (default 127.0.0.1, random port)',
+      'control API and dashboard listen address (default 127.0.0.1, random port)',
       '127.0.0.1:0',
     )
     .option('--allow-remote', 'allow a non-loopback NBD address (the NBD protocol has no authentication)')
@@ -86,6 +86,7 @@ async function serve(ctx: CommandContext, set: string, options: ServeOptions): P
         ctx.output.note(
           `serving ${set}: NBD nbd://${served.nbdAddress}/${set}, control API http://${served.controlAddress} (pid ${served.pid})`,
         );
+        ctx.output.note(`dashboard: ${served.dashboardUrl}`);
         await waitForSignal();
         ctx.output.note('stopping: finishing in-flight requests, flushing members, recording MembersSynced');
         bound.lift = boundStop();

@@ -1,0 +1,221 @@
+import { ChunkBitmap } from '../../domain/chunk-bitmap.js';
+import { assert } from '../../domain/errors.js';
+import type { RecordedEvent } from '../../domain/events.js';
+import type { Subscription } from '../../domain/ports/event-store.js';
+import { MinimergeBitmap } from '../../projections/minimerge-bitmap.js';
+import { initialProjectedState, type ProjectedState, project } from '../../projections/projected-state.js';
+import { decodeProjectedState, encodeProjectedState } from '../../projections/state-snapshot.js';
+import type { LogReader } from './log-reader.js';
+import { type MemorySnapshot, type MemorySnapshotBounds, MemorySnapshots } from './memory-snapshots.js';
+import { TimelineBins } from './timeline-bins.js';
+
+/** The projections and the minimerge bitmap at one position. */
+export interface IndexedState {
+  /** Every projection right after the position. */
+  readonly state: ProjectedState;
+  /** Chunks written since the last sync (what a crash merge would visit), null before the set exists. */
+  readonly minimerge: MinimergeBitmap | null;
+}
+
+/** Events per read of the log. */
+const READ_BATCH = 8192;
+/** Bounds of the in-memory snapshots: a slider move replays at most ~log/1024 events (8192 on 10M). */
+const SNAPSHOT_BOUNDS = { everyEvents: 4096, maxCount: 2048, maxBytes: 256 * 1024 * 1024 } as const;
+
+/** First position whose writes the minimerge bitmap of `state` holds (as `show` computes it). */
+function minimergeFrom(state: ProjectedState): number {
+  const set = state.set;
+  return set.merge ? set.merge.fromPosition : (set.synced?.position ?? -1) + 1;
+}
+
+/**
+ * The read API's view of a log: one pass on open folds the whole log once (the timeline, the
+ * projections, the minimerge bitmap, in-memory snapshots), then it follows the log (the
+ * store's subscription: a running engine's appends, or another process's through the
+ * embedded store's read-only follow) and folds each new event once. Every question of the
+ * page is then answered from memory plus at most one snapshot interval of replay.
+ */
+export class LogIndex {
+  private started: Promise<void> | null = null;
+  private live: ProjectedState;
+  private minimerge: MinimergeBitmap | null = null;
+  private readonly snapshots: MemorySnapshots;
+  private readonly timelineBins: TimelineBins;
+  private readonly listeners = new Set<(batch: readonly RecordedEvent[]) => void>();
+  private subscription: Subscription | null = null;
+  private closed = false;
+  private last = -1;
+  private firstTimeMs = 0;
+  private lastTimeMs = 0;
+
+  /** @param bounds of the in-memory snapshots (tests make them small) */
+  constructor(
+    private readonly reader: LogReader,
+    bounds: MemorySnapshotBounds = SNAPSHOT_BOUNDS,
+  ) {
+    this.snapshots = new MemorySnapshots(bounds);
+    this.live = initialProjectedState();
+    this.timelineBins = new TimelineBins(reader.firstPosition);
+  }
+
+  /**
+   * Resolves when the first pass reached the end of the log as it was then. The pass starts
+   * on the first question, not at open: a `serve` whose dashboard nobody opens never folds.
+   */
+  get ready(): Promise<void> {
+    if (this.started === null) {
+      this.started = this.firstPass();
+      this.started.catch(() => undefined);
+    }
+    return this.started;
+  }
+
+  /** Last position folded, -1 when the log is empty. */
+  get lastPosition(): number {
+    return this.last;
+  }
+
+  /** recordedAt of the first and last events folded (ms), 0 when empty. */
+  get times(): { readonly first: number; readonly last: number } {
+    return { first: this.firstTimeMs, last: this.lastTimeMs };
+  }
+
+  /** The projections at the end of what is folded (do not mutate). */
+  get current(): ProjectedState {
+    return this.live;
+  }
+
+  /** The timeline (see timeline-bins.ts). */
+  timeline(bins: number): ReturnType<TimelineBins['answer']> {
+    return this.timelineBins.answer(bins);
+  }
+
+  /** Bytes and count of the in-memory snapshots. */
+  snapshotStats(): ReturnType<MemorySnapshots['stats']> {
+    return this.snapshots.stats();
+  }
+
+  /** Call `listener` with every batch of new events once folded; returns the unsubscribe. */
+  onAppended(listener: (batch: readonly RecordedEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The projections and minimerge bitmap right after `position` (firstPosition..lastPosition). */
+  async stateAt(position: number): Promise<IndexedState> {
+    await this.ready;
+    assert(
+      position >= this.reader.firstPosition && position <= this.last,
+      `position ${position} not indexed`,
+    );
+    const snapshot = this.snapshots.latest(position);
+    const base = snapshot ? this.restore(snapshot) : await this.seed();
+    const { state } = base;
+    let minimerge = base.minimerge;
+    for await (const batch of this.reader.store.read(state.set.position + 1, position + 1, {
+      batchSize: READ_BATCH,
+    })) {
+      for (const r of batch) {
+        project(state, r);
+        minimerge?.apply(r);
+      }
+    }
+    const from = minimergeFrom(state);
+    if (state.set.geometry !== null && (minimerge === null || minimerge.fromPosition !== from)) {
+      // The sync point moved inside the replayed stretch (or before any snapshot): fold anew.
+      minimerge = new MinimergeBitmap(state.set.geometry, from);
+      await this.foldMinimerge(minimerge, from, position);
+    }
+    return { state, minimerge };
+  }
+
+  /** Stop following the log. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.started?.catch(() => undefined);
+    await this.subscription?.unsubscribe();
+    this.listeners.clear();
+  }
+
+  private restore(snapshot: MemorySnapshot): IndexedState {
+    const state = decodeProjectedState(snapshot.state);
+    const g = state.set.geometry;
+    if (g === null || snapshot.minimerge === null) return { state, minimerge: null };
+    const minimerge = new MinimergeBitmap(g, snapshot.minimergeFrom);
+    minimerge.chunks.union(ChunkBitmap.deserialise(snapshot.minimerge, g.chunks));
+    return { state, minimerge };
+  }
+
+  /** The state the fold starts from when no snapshot is below the position. */
+  private async seed(): Promise<IndexedState> {
+    const first = this.reader.firstPosition;
+    if (first === 0) return { state: initialProjectedState(), minimerge: null };
+    return { state: await this.reader.projectionsAt(first), minimerge: null };
+  }
+
+  private async foldMinimerge(minimerge: MinimergeBitmap, from: number, to: number): Promise<void> {
+    const start = Math.max(from, this.reader.firstPosition);
+    for await (const batch of this.reader.store.read(start, to + 1, { batchSize: READ_BATCH })) {
+      for (const r of batch) minimerge.apply(r);
+    }
+  }
+
+  private async firstPass(): Promise<void> {
+    const store = this.reader.store;
+    const first = this.reader.firstPosition;
+    const end = await store.lastPosition();
+    if (first > 0 && end >= first) {
+      // A bundle's log starts in a window: its state there comes from the bundle's snapshot.
+      this.live = await this.reader.projectionsAt(first);
+    }
+    for await (const batch of store.read(first, end + 1, { batchSize: READ_BATCH })) {
+      if (this.closed) return;
+      await this.fold(batch);
+    }
+    if (this.closed) return;
+    this.subscription = store.subscribe(this.last + 1, async (batch) => {
+      if (this.closed) return;
+      await this.fold(batch);
+      for (const listener of this.listeners) listener(batch);
+    });
+    this.subscription.done.catch(() => undefined);
+  }
+
+  /** Fold a batch into the timeline, the live projections, the minimerge bitmap and the snapshots. */
+  private async fold(batch: readonly RecordedEvent[]): Promise<void> {
+    const first = this.reader.firstPosition;
+    for (const r of batch) {
+      if (r.position <= this.last) continue; // A subscription may redeliver the boundary.
+      this.timelineBins.apply(r);
+      if (this.last < 0) this.firstTimeMs = r.recordedAt;
+      this.last = r.position;
+      this.lastTimeMs = r.recordedAt;
+      // A bundle's first event is already in the seeded state.
+      if (r.position > this.live.set.position) project(this.live, r);
+      await this.foldLiveMinimerge(r);
+      if (this.snapshots.due(r.position, first)) this.snapshots.add(this.snapshotOfLive());
+    }
+  }
+
+  private async foldLiveMinimerge(r: RecordedEvent): Promise<void> {
+    const g = this.live.set.geometry;
+    if (g === null) return;
+    const from = minimergeFrom(this.live);
+    if (this.minimerge !== null && this.minimerge.fromPosition === from) {
+      this.minimerge.apply(r);
+      return;
+    }
+    this.minimerge = new MinimergeBitmap(g, from);
+    // The sync point may name a position already folded: those writes count again.
+    if (from <= r.position) await this.foldMinimerge(this.minimerge, from, r.position);
+  }
+
+  private snapshotOfLive(): MemorySnapshot {
+    return {
+      position: this.live.set.position,
+      state: encodeProjectedState(this.live),
+      minimergeFrom: this.minimerge?.fromPosition ?? -1,
+      minimerge: this.minimerge?.chunks.serialise() ?? null,
+    };
+  }
+}
