@@ -26,6 +26,11 @@ describe('the layer rule (docs/design.md, "Layers and folders")', () => {
       { path: 'adapters/http/h.ts', text: "import { EXIT } from '../cli/exit-codes.js';" },
       { path: 'adapters/cli/c.ts', text: "import { BENCH } from '../../bench/suites.js';" },
       { path: 'adapters/nbd/n.ts', text: "export { x } from '../store/shared/y.js';" },
+      { path: 'dashboard/d.ts', text: "import { ROUTES } from '../adapters/http/read-api.js';" },
+      { path: 'dashboard/e.ts', text: "import { type ViewAnswer } from '../adapters/http/read-api.js';" },
+      { path: 'dashboard/f.ts', text: "import type { SetSummary } from '../projections/set-summary.js';" },
+      { path: 'dashboard/g.ts', text: "import { z } from 'zod';" },
+      { path: 'adapters/http/s.ts', text: "import { Heatmap } from '../../dashboard/heatmap.js';" },
     ];
     const found = layerViolations(files).map((v) => `${v.from} ${v.specifier}`);
     expect(found).toEqual([
@@ -38,6 +43,11 @@ describe('the layer rule (docs/design.md, "Layers and folders")', () => {
       'adapters/http/h.ts ../cli/exit-codes.js',
       'adapters/cli/c.ts ../../bench/suites.js',
       'adapters/nbd/n.ts ../store/shared/y.js',
+      'dashboard/d.ts ../adapters/http/read-api.js',
+      'dashboard/e.ts ../adapters/http/read-api.js',
+      'dashboard/f.ts ../projections/set-summary.js',
+      'dashboard/g.ts zod',
+      'adapters/http/s.ts ../../dashboard/heatmap.js',
     ]);
   });
 
@@ -49,6 +59,11 @@ describe('the layer rule (docs/design.md, "Layers and folders")', () => {
       { path: 'adapters/cli/c.ts', text: "import { openSet } from '../composition-root/open-set.js';" },
       { path: 'adapters/composition-root/o.ts', text: "import { s } from '../store/embedded/index.js';" },
       { path: 'adapters/cli/b.ts', text: "const suites = await import('../../bench/suites.js');" },
+      { path: 'dashboard/m.ts', text: "import type { ViewAnswer } from '../adapters/http/read-api.js';" },
+      {
+        path: 'dashboard/n.ts',
+        text: "import { el } from './dom.js';\nexport type { Runs } from './runs.js';",
+      },
     ];
     expect(layerViolations(files)).toEqual([]);
   });

@@ -10,6 +10,9 @@ import { importsOf, isNodeBuiltin, type SourceFile } from './source-graph.js';
  *   adapters     the edges; one adapter never imports another, except that the composition
  *                root (adapters/composition-root) wires the others and the CLI uses it
  *   index.ts     the package entry point: anything
+ *   dashboard    the browser page, compiled on its own (tsconfig.dashboard.json): dashboard/ only,
+ *                plus `import type` from adapters/http/read-api.ts (the API's documents); no
+ *                package, no Node module; nothing imports it
  * No runtime file imports bench/ statically (the CLI loads it with import() when asked).
  */
 export interface LayerViolation {
@@ -23,7 +26,16 @@ export interface LayerViolation {
   readonly rule: string;
 }
 
-type Layer = 'primitives' | 'domain' | 'projections' | 'processes' | 'adapters' | 'bench' | 'index' | 'other';
+type Layer =
+  | 'primitives'
+  | 'domain'
+  | 'projections'
+  | 'processes'
+  | 'adapters'
+  | 'bench'
+  | 'dashboard'
+  | 'index'
+  | 'other';
 
 function layerOf(path: string): Layer {
   if (path === 'index.ts') return 'index';
@@ -35,6 +47,7 @@ function layerOf(path: string): Layer {
     case 'processes':
     case 'adapters':
     case 'bench':
+    case 'dashboard':
       return top;
     default:
       return 'other';
@@ -48,13 +61,20 @@ function adapterOf(path: string): string {
 
 const COMPOSITION_ROOT = 'composition-root';
 
+/** The one package file the page may name, and only its types. */
+const READ_API = 'adapters/http/read-api.ts';
+
 /** What layer `from` may import from layer `to` (both internal files). Null when allowed. */
-function internalRule(from: string, to: string): string | null {
+function internalRule(from: string, to: string, typeOnly: boolean): string | null {
   const a = layerOf(from);
   const b = layerOf(to);
   if (b === 'bench' && a !== 'bench')
     return 'runtime code imports bench/ (load it with import() in the bench command)';
+  if (b === 'dashboard' && a !== 'dashboard') return 'nothing imports the dashboard page (dashboard/)';
   switch (a) {
+    case 'dashboard':
+      if (b === 'dashboard' || (to === READ_API && typeOnly)) return null;
+      return `the dashboard imports only dashboard/ and, with \`import type\`, ${READ_API}`;
     case 'primitives':
       return b === 'primitives' || to === 'domain/errors.ts'
         ? null
@@ -87,6 +107,8 @@ function externalRule(from: string, specifier: string): string | null {
     case 'projections':
     case 'primitives':
       return `${layerOf(from)} import no package and no Node module`;
+    case 'dashboard':
+      return 'the dashboard imports no package and no Node module (the browser loads it unbundled)';
     case 'processes':
       return isNodeBuiltin(specifier) && specifier !== 'node:perf_hooks'
         ? 'processes use the ports, not Node modules'
@@ -103,7 +125,9 @@ export function layerViolations(files: readonly SourceFile[]): LayerViolation[] 
     for (const imp of importsOf(file)) {
       if (imp.target !== null && imp.dynamic && layerOf(imp.target) === 'bench') continue;
       const rule =
-        imp.target !== null ? internalRule(file.path, imp.target) : externalRule(file.path, imp.specifier);
+        imp.target !== null
+          ? internalRule(file.path, imp.target, imp.typeOnly)
+          : externalRule(file.path, imp.specifier);
       if (rule !== null) out.push({ from: file.path, line: imp.line, specifier: imp.specifier, rule });
     }
   }

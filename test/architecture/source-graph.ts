@@ -21,12 +21,24 @@ export interface SourceImport {
   readonly target: string | null;
   /** `import('…')` rather than a static import or re-export. */
   readonly dynamic: boolean;
+  /**
+   * `import type …` / `export type … from`: erased from the emitted JavaScript. (`import { type X }`
+   * is not: under verbatimModuleSyntax it still loads the module.)
+   */
+  readonly typeOnly: boolean;
   /** 1-based line of the import. */
   readonly line: number;
 }
 
-/** The folders that hold the package's runtime sources (tests and benchmarks aside). */
-export const SOURCE_ROOTS = ['primitives', 'domain', 'projections', 'processes', 'adapters'] as const;
+/** The folders that hold the package's runtime sources (tests and benchmarks aside); dashboard/ is the browser page. */
+export const SOURCE_ROOTS = [
+  'primitives',
+  'domain',
+  'projections',
+  'processes',
+  'adapters',
+  'dashboard',
+] as const;
 
 /** Every `.ts` file under `roots` of the repository at `repoRoot`, plus `index.ts`. */
 export function readSources(repoRoot: string, roots: readonly string[]): SourceFile[] {
@@ -53,14 +65,14 @@ export function readSources(repoRoot: string, roots: readonly string[]): SourceF
 export function importsOf(file: SourceFile): SourceImport[] {
   const source = ts.createSourceFile(file.path, file.text, ts.ScriptTarget.ES2022, true);
   const out: SourceImport[] = [];
-  const add = (literal: ts.StringLiteralLike, dynamic: boolean): void => {
+  const add = (literal: ts.StringLiteralLike, dynamic: boolean, typeOnly = false): void => {
     const specifier = literal.text;
     let target: string | null = null;
     if (specifier.startsWith('.')) {
       target = posix.normalize(posix.join(posix.dirname(file.path), specifier)).replace(/\.js$/, '.ts');
     }
     const line = source.getLineAndCharacterOfPosition(literal.getStart()).line + 1;
-    out.push({ from: file.path, specifier, target, dynamic, line });
+    out.push({ from: file.path, specifier, target, dynamic, typeOnly, line });
   };
   const visit = (node: ts.Node): void => {
     if (
@@ -68,7 +80,10 @@ export function importsOf(file: SourceFile): SourceImport[] {
       node.moduleSpecifier &&
       ts.isStringLiteralLike(node.moduleSpecifier)
     ) {
-      add(node.moduleSpecifier, false);
+      const typeOnly = ts.isImportDeclaration(node)
+        ? node.importClause?.isTypeOnly === true
+        : node.isTypeOnly;
+      add(node.moduleSpecifier, false, typeOnly);
     } else if (
       ts.isCallExpression(node) &&
       node.expression.kind === ts.SyntaxKind.ImportKeyword &&
