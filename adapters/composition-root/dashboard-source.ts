@@ -1,14 +1,13 @@
 import type { EventStore } from '../../domain/ports/event-store.js';
-import { currentState, stateAt } from '../../processes/queries/state-at.js';
 import type { VirtualUnit } from '../../processes/virtual-unit.js';
 import type { LogReader } from '../http/log-reader.js';
+import { openLogSource } from './incident-bundle-source.js';
 import type { SetPaths } from './set-home.js';
-import { openLogCopy, openSetReadOnly, projectionsAt } from './set-store.js';
+import { openSetReadOnly, projectionsAt } from './set-store.js';
 
 /**
  * The logs the dashboard reads (adapters/http/log-reader.ts), built here because only the
- * composition root opens stores. Helper functions for incident bundles (`openLogSource`,
- * `openSetSource`) may replace these; the read API depends only on the LogReader shape.
+ * composition root opens stores. The read API depends only on the LogReader shape.
  */
 
 /** A LogReader that owns its store. */
@@ -32,14 +31,15 @@ export async function openSetLogReader(
   };
 }
 
-/** A log folder copied from elsewhere (`--log DIR`): no snapshots, the fold starts at 0. */
+/** A log folder copied from elsewhere or an incident bundle (`--log DIR`, incident-bundle-source.ts). */
 export async function openLogDirReader(dir: string): Promise<OwnedLogReader> {
-  const store = await openLogCopy(dir);
+  const source = await openLogSource(dir);
   return {
-    store,
-    firstPosition: 0,
-    projectionsAt: (position) => (position === null ? currentState(store) : stateAt(store, position)),
-    close: () => store.close(),
+    store: source.store,
+    firstPosition: source.firstPosition,
+    projectionsAt: (position) => source.projectionsAt(position),
+    startState: () => source.startState(),
+    close: () => source.close(),
   };
 }
 

@@ -164,9 +164,10 @@ export class LogIndex {
     const store = this.reader.store;
     const first = this.reader.firstPosition;
     const end = await store.lastPosition();
-    if (first > 0 && end >= first) {
-      // A bundle's log starts in a window: its state there comes from the bundle's snapshot.
-      this.live = await this.reader.projectionsAt(first);
+    if (first > 0) {
+      // A bundle's log starts in a window: the state before it is the bundle's snapshot.
+      assert(this.reader.startState !== undefined, 'a log that starts after 0 needs its start state');
+      this.live = await this.reader.startState();
     }
     for await (const batch of store.read(first, end + 1, { batchSize: READ_BATCH })) {
       if (this.closed) return;

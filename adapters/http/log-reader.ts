@@ -12,10 +12,14 @@ export interface LogReader {
   readonly store: EventStore;
   /**
    * Every projection right after the event at `position` (at the end of the log when null),
-   * folded from the nearest snapshot. The read API calls it only to seed its own fold of a
-   * log that does not start at 0 (an incident bundle).
+   * folded from the nearest snapshot.
    */
   projectionsAt(position: number | null): Promise<ProjectedState>;
+  /**
+   * The projections just before {@link firstPosition} (an incident bundle's CRC-checked
+   * snapshot); the read API seeds its fold with it when the log does not start at 0.
+   */
+  startState?(): Promise<ProjectedState>;
   /** First position the log holds (0 for a set's log; later for a bundle that starts in a window). */
   readonly firstPosition: number;
   /** The engine when one runs in this process: control routes and copy progress. */

@@ -109,6 +109,50 @@ describe('shadowlog dashboard through the built CLI', () => {
     TIMEOUT_MS,
   );
 
+  it(
+    '--log BUNDLE serves an incident bundle: every position of its window as `show --at` on the set',
+    async () => {
+      const members = ['c.img', 'd.img', 'e.img'].flatMap((m) => ['--member', join(home, m)]);
+      expect((await shadowlog([...h(), 'create', 'DBX', '--size', '16M', ...members])).code).toBe(0);
+      const e = join(home, 'e.img');
+      expect((await shadowlog([...h(), 'dismount', 'DBX', e, '--policy', 'minicopy'])).code).toBe(0);
+      expect((await shadowlog([...h(), 'checkpoint', 'DBX', 'c1'])).code).toBe(0);
+      expect((await shadowlog([...h(), 'mount', 'DBX', e])).code).toBe(0);
+      expect((await shadowlog([...h(), 'checkpoint', 'DBX', 'c2'])).code).toBe(0);
+      const last = JSON.parse((await shadowlog([...h(), 'show', 'DBX', '--json'])).stdout).position as number;
+      const bundle = join(home, 'bundle-dbx');
+      const exported = await shadowlog([
+        ...h(),
+        'log',
+        'export',
+        'DBX',
+        '--from',
+        '3',
+        '--to',
+        String(last),
+        '--out',
+        bundle,
+      ]);
+      expect(exported.code, exported.stderr).toBe(0);
+      const d = background(['dashboard', '--log', bundle]);
+      try {
+        const match = await d.waitFor('stdout', /^dashboard: (http:\/\/\S+)$/m);
+        const { base, token } = parseUrl(match[1]!);
+        const info = (await (await fetch(`${base}/api/info?token=${token}`)).json()) as InfoAnswer;
+        expect(info.firstPosition).toBeGreaterThan(0);
+        expect(info.lastPosition).toBe(last);
+        for (let p = info.firstPosition; p <= last; p++) {
+          const view = (await (await fetch(`${base}/api/view?at=${p}&token=${token}`)).json()) as ViewAnswer;
+          const shown = await shadowlog([...h(), 'show', 'DBX', '--at', String(p), '--json']);
+          expect(view.summary, `position ${p}`).toEqual(JSON.parse(shown.stdout));
+        }
+      } finally {
+        expect(await d.signal('SIGTERM')).toBe(0);
+      }
+    },
+    TIMEOUT_MS * 2,
+  );
+
   it.runIf(haveTools('dashboard follow', ['qemu-io']))(
     'follows a server in another process: a write over NBD comes down the stream',
     async () => {
