@@ -143,6 +143,8 @@ describe.skipIf(!npmAvailable)('the packed package', () => {
     expect(files).toContain('package/dist/index.js');
     expect(files).toContain('package/dist/index.d.ts');
     expect(files).toContain('package/bin/shadowlog.js');
+    // The dashboard's page is built by `prepare` and must ship: `shadowlog dashboard` serves it.
+    expect(files).toContain('package/dist/dashboard/index.html');
     expect(files.some((f) => f.startsWith('package/test/'))).toBe(false);
   });
 
