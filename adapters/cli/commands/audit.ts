@@ -1,17 +1,14 @@
 import { InvalidArgumentError } from '../../../domain/errors.js';
 import type { EventStore } from '../../../domain/ports/event-store.js';
 import { WriteAudit } from '../../../projections/write-audit.js';
-import {
-  type LogSource,
-  openLogSource,
-  openSetSource,
-} from '../../composition-root/incident-bundle-source.js';
+import type { LogSource } from '../../composition-root/incident-bundle-source.js';
 import type { CommandContext } from '../command-context.js';
 import { windowTimes } from '../log-queries.js';
 import { countOf, formatNumber } from '../number-format.js';
 import { table } from '../output.js';
 import { parsePoint, resolveWindow } from '../point-argument.js';
 import { withOpenLog } from '../read-only-log.js';
+import { openSetOrLog } from '../set-or-log.js';
 import { parseLbnRange } from '../size-argument.js';
 
 /** Options of `shadowlog audit`. */
@@ -102,8 +99,5 @@ async function openSource(
   set: string | undefined,
   log: string | undefined,
 ): Promise<LogSource> {
-  if (log !== undefined) return openLogSource(log, ctx.warn);
-  if (set === undefined)
-    throw new InvalidArgumentError('give a set name, or --log DIR (a log folder or an incident bundle)');
-  return openSetSource(ctx.paths(set), ctx.home, ctx.warn);
+  return openSetOrLog(ctx, set, log);
 }

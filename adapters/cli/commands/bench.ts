@@ -12,8 +12,8 @@ export const BENCH_SUITE_NAMES = [
   'dashboard',
   'copy',
   'nbd',
-  'nbd-tls',
   'follow',
+  'nbd-tls',
 ] as const;
 
 /** Options of `shadowlog bench`. */

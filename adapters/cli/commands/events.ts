@@ -5,15 +5,12 @@ import type { RecordedEvent } from '../../../domain/events.js';
 import type { EventStore } from '../../../domain/ports/event-store.js';
 import { type EventCriteria, matchesEvent, parseEventTypes } from '../../../projections/event-filter.js';
 import { eventLine, eventView } from '../../../projections/event-view.js';
-import {
-  type LogSource,
-  openLogSource,
-  openSetSource,
-} from '../../composition-root/incident-bundle-source.js';
+import type { LogSource } from '../../composition-root/incident-bundle-source.js';
 import { type CommandContext, contextOf } from '../command-context.js';
 import { EventSink } from '../event-sink.js';
 import { POINT_FORMS, parsePoint, resolveWindow } from '../point-argument.js';
 import { withOpenLog } from '../read-only-log.js';
+import { openSetOrLog } from '../set-or-log.js';
 import { parseCount, parseLbnRange } from '../size-argument.js';
 import { followEvents } from './events-follow.js';
 
@@ -78,10 +75,7 @@ export async function events(
   const format = ctx.output.json
     ? (r: RecordedEvent) => JSON.stringify(eventView(r))
     : (r: RecordedEvent) => eventLine(r);
-  let source: LogSource;
-  if (options.log !== undefined) source = await openLogSource(options.log, ctx.warn);
-  else if (set !== undefined) source = await openSetSource(ctx.paths(set), ctx.home, ctx.warn);
-  else throw new InvalidArgumentError('give a set name, or --log DIR (a log folder or an incident bundle)');
+  const source: LogSource = await openSetOrLog(ctx, set, options.log);
   await withOpenLog(source.store, async (store) => {
     const member = options.member === undefined ? undefined : await memberId(source, options.member);
     const criteria: EventCriteria = {

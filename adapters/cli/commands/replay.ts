@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { InvalidArgumentError } from '../../../domain/errors.js';
 import type { EventStore } from '../../../domain/ports/event-store.js';
 import { type ProjectedState, projectBatch } from '../../../projections/projected-state.js';
 import { type SetSummary, summarise } from '../../../projections/set-summary.js';
@@ -11,6 +10,7 @@ import { type Output, table } from '../output.js';
 import { parsePoint } from '../point-argument.js';
 import { ProgressReporter } from '../progress-reporter.js';
 import { withOpenLog } from '../read-only-log.js';
+import { requireSetName } from '../set-or-log.js';
 
 /** Events per read while replaying: large, since replay reads the whole log once. */
 const REPLAY_BATCH_EVENTS = 65_536;
@@ -70,13 +70,6 @@ async function foldFromStart(
   }
   bar.stop(until - from + 1);
   return state;
-}
-
-/** The set argument, required unless --log names the log. */
-function requireSetName(set: string | undefined): string {
-  if (set === undefined)
-    throw new InvalidArgumentError('give a set name, or --log DIR (a log folder or an incident bundle)');
-  return set;
 }
 
 function printReplay(

@@ -1,6 +1,5 @@
 import { InvalidArgumentError } from '../../../domain/errors.js';
 import { type SetSummary, summarise } from '../../../projections/set-summary.js';
-import { openLogSource, openSetSource } from '../../composition-root/incident-bundle-source.js';
 import type { CommandContext } from '../command-context.js';
 import { minimergeAt, resolvePoint } from '../log-queries.js';
 import { countOf, formatNumber } from '../number-format.js';
@@ -9,6 +8,7 @@ import type { Output } from '../output.js';
 import { table } from '../output.js';
 import { parsePoint } from '../point-argument.js';
 import { withOpenLog } from '../read-only-log.js';
+import { openSetOrLog, requireSetName } from '../set-or-log.js';
 import { showWatch } from './show-watch.js';
 
 /** `shadowlog show <set> [--bitmap] [--at P]`: the set now or at a past point of its log. */
@@ -20,17 +20,14 @@ export async function show(
   if (options.watch) {
     if (options.at !== undefined)
       throw new InvalidArgumentError('show --watch follows the set as it is now: it takes no --at');
-    await showWatch(ctx, requireSet(set), (summary, copies) => {
+    await showWatch(ctx, requireSetName(set), (summary, copies) => {
       printSummary(ctx.output, summary, null);
       for (const copy of copies) ctx.output.line(`  copy to ${copy}`);
       if (options.bitmap) printBitmaps(ctx.output, summary);
     });
     return;
   }
-  const source =
-    options.log === undefined
-      ? await openSetSource(ctx.paths(requireSet(set)), ctx.home, ctx.warn)
-      : await openLogSource(options.log, ctx.warn);
+  const source = await openSetOrLog(ctx, set, options.log);
   await withOpenLog(source.store, async (store) => {
     const at =
       options.at === undefined ? null : await resolvePoint(store, parsePoint('--at', options.at), '--at');
@@ -42,13 +39,6 @@ export async function show(
       if (options.bitmap) printBitmaps(ctx.output, summary);
     });
   });
-}
-
-/** The set argument, required unless --log names the log. */
-function requireSet(set: string | undefined): string {
-  if (set === undefined)
-    throw new InvalidArgumentError('give a set name, or --log DIR (a log folder or an incident bundle)');
-  return set;
 }
 
 function printSummary(o: Output, summary: SetSummary, at: number | null): void {

@@ -145,7 +145,7 @@ describe('a 16 TiB set (sparse members): create, write at both ends, show, audit
       ]);
       expect(tooBig.code, tooBig.stderr).toBe(2);
       expect(tooBig.stderr).toMatch(
-        /more than the largest volume a shadow set supports: 64T \(70368744177664 bytes/,
+        /more than the largest volume a shadow set supports: 64T \(70,368,744,177,664 bytes/,
       );
     },
     TIMEOUT_MS,

@@ -188,6 +188,6 @@ describe('embedded log under SIGKILL', () => {
         await remove();
       }
     },
-    soak ? 3_600_000 : 120_000,
+    soak ? 3_600_000 : 300_000,
   );
 });

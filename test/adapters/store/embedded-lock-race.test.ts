@@ -8,9 +8,10 @@ import { tempDir } from './embedded-test-support.js';
 
 /**
  * One writer at a time, proven with real processes: four children race to open one log
- * writable, 15 rounds; each winner notes its pid and holds the log 200 ms. Exactly one wins
- * each round -- also in the rounds that start from the lock of a holder that was SIGKILLed
- * (the stale-lock takeover that let two processes in with the old pid-file lock).
+ * writable, 15 rounds; each winner marks itself the holder (an exclusive file), notes its pid
+ * and holds the log 200 ms. Never two holders at once, and someone wins every round -- also in
+ * the rounds that start from the lock of a holder that was SIGKILLed (the stale-lock takeover
+ * that let two processes in with the old pid-file lock).
  */
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -51,7 +52,7 @@ async function waitFor(child: Child, line: string): Promise<void> {
 }
 
 describe('embedded log writer lock across processes', () => {
-  it(`${RACERS} processes racing for one log, ${ROUNDS} rounds (some from a SIGKILLed holder's lock): exactly one holder each round`, async () => {
+  it(`${RACERS} processes racing for one log, ${ROUNDS} rounds (some from a SIGKILLed holder's lock): one holder at a time, a holder every round`, async () => {
     const { dir: base, remove } = await tempDir('shadowlog-lockrace-');
     const dir = path.join(base, 'log');
     const winners = path.join(base, 'winners');
@@ -82,7 +83,9 @@ describe('embedded log writer lock across processes', () => {
       );
       const badRounds = perRound
         .map((w, round) => ({ round, winners: w.length, stale: staleRounds.includes(round) }))
-        .filter((r) => r.winners !== 1);
+        // A racer slowed past the winner's 200 ms hold may win the same round after it closed:
+        // that is the lock working. Two at once is the marker error above; none is a lock stuck.
+        .filter((r) => r.winners < 1);
       console.log(
         `lock race: ${ROUNDS} rounds, ${staleRounds.length} from a stale lock, bad rounds`,
         badRounds,
