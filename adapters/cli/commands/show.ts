@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '../../../domain/errors.js';
 import { type SetSummary, summarise } from '../../../projections/set-summary.js';
 import { openLogSource, openSetSource } from '../../composition-root/incident-bundle-source.js';
 import type { CommandContext } from '../command-context.js';
-import { minimergeAt, resolvePoint } from '../log-queries.js';
+import { minimergeAt, resolveBound } from '../log-queries.js';
 import { countOf, formatNumber } from '../number-format.js';
 import { describeOrigin } from '../origin-text.js';
 import type { Output } from '../output.js';
@@ -33,7 +33,7 @@ export async function show(
       : await openLogSource(options.log, ctx.warn);
   await withOpenLog(source.store, async (store) => {
     const at =
-      options.at === undefined ? null : await resolvePoint(store, parsePoint('--at', options.at), '--at');
+      options.at === undefined ? null : await resolveBound(store, parsePoint('--at', options.at), '--at');
     const state = await source.projectionsAt(at);
     const minimerge = await minimergeAt(store, state);
     const summary = summarise(state, minimerge?.bitmap, minimerge?.time);
