@@ -93,9 +93,12 @@ describe('time travel before a damaged region (CLI)', () => {
         ['replay', 'DSA1'],
         ['audit', 'DSA1'],
         ['log', 'check', 'DSA1'],
+        ['events', 'DSA1'],
         ['show', 'DSA1', '--at', String(end.position)],
         ['replay', 'DSA1', '--until', String(end.position)],
         ['audit', 'DSA1', '--to', String(end.position)],
+        // A time after the last intact event: later events may be as old, so no answer.
+        ['show', 'DSA1', '--at', new Date().toISOString()],
       ]) {
         const result = await run(...q);
         expect(result.code, `${q.join(' ')}: ${result.stdout}${result.stderr}`).toBe(5);
