@@ -8,7 +8,7 @@ import { shadowlog } from '../../support/run-cli.js';
 /**
  * Issue 12, "time travel before a damaged region", end to end with the built command on real
  * files: a flipped byte late in the log leaves `show --at`, `replay --until` and `audit --to`
- * at an earlier point answering exactly as before; what needs the whole log still exits 5.
+ * (and `events --to`) at an earlier point answering exactly as before; what needs the whole log still exits 5.
  */
 
 /** Several CLI processes of ~1 s each on a loaded 2-core machine. */
@@ -64,6 +64,7 @@ describe('time travel before a damaged region (CLI)', () => {
         ['show', 'DSA1', '--at', p, '--json'],
         ['replay', 'DSA1', '--until', p, '--json'],
         ['audit', 'DSA1', '--to', p, '--json'],
+        ['events', 'DSA1', '--to', p, '--json'],
       ];
       const before = [];
       for (const q of queries) {
@@ -97,6 +98,7 @@ describe('time travel before a damaged region (CLI)', () => {
         ['show', 'DSA1', '--at', String(end.position)],
         ['replay', 'DSA1', '--until', String(end.position)],
         ['audit', 'DSA1', '--to', String(end.position)],
+        ['events', 'DSA1', '--to', String(end.position)],
         // A time after the last intact event: later events may be as old, so no answer.
         ['show', 'DSA1', '--at', new Date().toISOString()],
       ]) {
