@@ -8,7 +8,8 @@ import { shadowlog } from '../../support/run-cli.js';
 /**
  * Issue 12, "time travel before a damaged region", end to end with the built command on real
  * files: a flipped byte late in the log leaves `show --at`, `replay --until` and `audit --to`
- * (and `events --to`) at an earlier point answering exactly as before; what needs the whole log still exits 5.
+ * (and `events --to`) at an earlier point answering exactly as before; what needs the whole
+ * log still exits 5.
  */
 
 /** Several CLI processes of ~1 s each on a loaded 2-core machine. */
