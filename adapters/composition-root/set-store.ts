@@ -6,6 +6,8 @@ import { currentState, stateAt } from '../../processes/queries/state-at.js';
 import type { ProjectedState } from '../../projections/projected-state.js';
 import {
   checkLog,
+  type DamagedRegion,
+  EmbeddedEventStore,
   type LogCheckReport,
   MANIFEST_FILE_NAME,
   openEmbeddedStore,
@@ -111,6 +113,16 @@ export async function openLogFolder(dir: string): Promise<OpenedLogFolder> {
 /** The store of {@link openLogFolder}. */
 export async function openLogCopy(dir: string): Promise<EventStore> {
   return (await openLogFolder(dir)).store;
+}
+
+/**
+ * For a command bounded by a point before the end (`show --at`, `replay --until`, `audit --to`):
+ * accept the intact prefix of a log a read-only open found damaged, so reads up to the bound
+ * work; returns where the damage starts (null: the log is whole, or not an embedded log). A
+ * store not told this keeps refusing what needs the whole log (exit 5).
+ */
+export function readIntactPrefix(store: EventStore): DamagedRegion | null {
+  return store instanceof EmbeddedEventStore ? store.readIntactPrefix() : null;
 }
 
 /** Check every record of the set's embedded log (a KurrentDB stream is its server's business). */

@@ -3,7 +3,7 @@ import type { EventStore } from '../../../domain/ports/event-store.js';
 import { WriteAudit } from '../../../projections/write-audit.js';
 import type { LogSource } from '../../composition-root/incident-bundle-source.js';
 import type { CommandContext } from '../command-context.js';
-import { windowTimes } from '../log-queries.js';
+import { refuseBoundPastDamage, windowTimes } from '../log-queries.js';
 import { countOf, formatNumber } from '../number-format.js';
 import { table } from '../output.js';
 import { parsePoint, resolveWindow } from '../point-argument.js';
@@ -31,6 +31,8 @@ export async function audit(
   const source = await openSource(ctx, set, options.log);
   await withOpenLog(source.store, async (store) => {
     if (lbn) await checkLbnInVolume(source, lbn.end);
+    // A log damaged after --to reads up to it; --to at or past the damage is exit 5.
+    if (to !== undefined) await refuseBoundPastDamage(store, to, '--to');
     const window0 = await resolveWindow(store, from, to);
     // A window ending before a bundle's first position: NotFoundError naming what it holds.
     if (source.firstPosition > 0 && window0.toPosition < source.firstPosition)

@@ -8,6 +8,7 @@ import { eventLine, eventView } from '../../../projections/event-view.js';
 import type { LogSource } from '../../composition-root/incident-bundle-source.js';
 import { type CommandContext, contextOf } from '../command-context.js';
 import { EventSink } from '../event-sink.js';
+import { refuseBoundPastDamage } from '../log-queries.js';
 import { POINT_FORMS, parsePoint, resolveWindow } from '../point-argument.js';
 import { withOpenLog } from '../read-only-log.js';
 import { openSetOrLog } from '../set-or-log.js';
@@ -83,6 +84,8 @@ export async function events(
       ...(member && { member }),
       ...(lbn && { lbn }),
     };
+    // A log damaged after --to reads up to it; without --to, or --to at or past the damage: exit 5.
+    if (to !== undefined) await refuseBoundPastDamage(store, to, '--to');
     const resolved = await resolveWindow(store, from, to);
     // A bundle's log starts at its window: the events from the start are its events.
     const window = { ...resolved, fromPosition: Math.max(resolved.fromPosition, source.firstPosition) };

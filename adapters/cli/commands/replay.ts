@@ -4,7 +4,7 @@ import { type ProjectedState, projectBatch } from '../../../projections/projecte
 import { type SetSummary, summarise } from '../../../projections/set-summary.js';
 import { openLogSource, openSetSource } from '../../composition-root/incident-bundle-source.js';
 import type { CommandContext } from '../command-context.js';
-import { minimergeAt, resolvePoint } from '../log-queries.js';
+import { minimergeAt, resolveBound } from '../log-queries.js';
 import { countOf } from '../number-format.js';
 import { type Output, table } from '../output.js';
 import { parsePoint } from '../point-argument.js';
@@ -28,11 +28,13 @@ export async function replay(
       : await openLogSource(dir, ctx.warn);
   const store = source.store;
   await withOpenLog(store, async () => {
-    const last = await store.lastPosition();
-    const until =
+    // --until first: on a log damaged after it, it accepts the intact prefix (log-queries.ts).
+    const bound =
       options.until === undefined
-        ? last
-        : Math.min(last, await resolvePoint(store, parsePoint('--until', options.until), '--until'));
+        ? null
+        : await resolveBound(store, parsePoint('--until', options.until), '--until');
+    const last = await store.lastPosition();
+    const until = bound === null ? last : Math.min(last, bound);
     if (until < source.firstPosition && last >= 0) await source.projectionsAt(until); // Before a bundle's window: NotFoundError naming it.
     const state = await foldFromStart(ctx, store, await source.startState(), until);
     const minimerge = await minimergeAt(store, state);

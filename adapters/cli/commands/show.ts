@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../../../domain/errors.js';
 import { type SetSummary, summarise } from '../../../projections/set-summary.js';
 import type { CommandContext } from '../command-context.js';
-import { minimergeAt, resolvePoint } from '../log-queries.js';
+import { minimergeAt, resolveBound } from '../log-queries.js';
 import { countOf, formatNumber } from '../number-format.js';
 import { describeOrigin } from '../origin-text.js';
 import type { Output } from '../output.js';
@@ -30,7 +30,7 @@ export async function show(
   const source = await openSetOrLog(ctx, set, options.log);
   await withOpenLog(source.store, async (store) => {
     const at =
-      options.at === undefined ? null : await resolvePoint(store, parsePoint('--at', options.at), '--at');
+      options.at === undefined ? null : await resolveBound(store, parsePoint('--at', options.at), '--at');
     const state = await source.projectionsAt(at);
     const minimerge = await minimergeAt(store, state);
     const summary = summarise(state, minimerge?.bitmap, minimerge?.time);

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { InvalidArgumentError, IoError, NotFoundError } from '../../../domain/errors.js';
+import { InvalidArgumentError, IoError, LogCorruptError, NotFoundError } from '../../../domain/errors.js';
 import {
   EVENT_SCHEMA_VERSION,
   type RecordedEvent,
@@ -27,9 +27,9 @@ import {
 } from './group-commit-writer.js';
 import type { LogState } from './log-state.js';
 import { openLog, type RecoveryReport, refuseForeignDirectory } from './open-log.js';
-import { SEAL_FRAME_BYTES, WRITE_RECORD_BYTES } from './record-codec.js';
 import { RecordCursor, type RecordVisitor, replayRecords } from './record-cursor.js';
-import { SEGMENT_HEADER_BYTES } from './segment-format.js';
+import { type EmbeddedStoreOptions, resolveStoreLimits } from './store-options.js';
+import type { DamagedRegion } from './tail-recovery.js';
 import { HEALTHY, type StoreHealth } from './write-failure.js';
 import { acquireWriteLock, type WriteLock } from './write-lock.js';
 
@@ -38,63 +38,11 @@ import { acquireWriteLock, type WriteLock } from './write-lock.js';
  * store. See the files beside this one: record-codec.ts (record format), segment-format.ts,
  * segment-index.ts and segment-files.ts (files), open-log.ts (verification and recovery at open),
  * group-commit-writer.ts (the durable write path), record-cursor.ts (reads), follow-tail.ts
- * (read-only views of a log another process writes), log-check.ts (`log check`).
+ * (read-only views of a log another process writes), log-check.ts (`log check`),
+ * store-options.ts (options and their limits).
  */
 
-/** Options of {@link openEmbeddedStore}. */
-export interface EmbeddedStoreOptions {
-  /** Stream id stored in every segment header; required to create a log, checked when opening one. */
-  readonly streamId?: string;
-  /** Open without the writer lock, change nothing, follow a concurrent writer. */
-  readonly readOnly?: boolean;
-  /** Segment size before rolling to a new one (default 64 MiB). */
-  readonly segmentBytes?: number;
-  /** Most bytes per group-commit batch (default 4 MiB). */
-  readonly maxBatchBytes?: number;
-  /** Most accepted-but-unwritten bytes before appenders wait (default 32 MiB). */
-  readonly maxQueuedBytes?: number;
-  /** Most accepted-but-unwritten events before appenders wait (default 1,048,576). */
-  readonly maxQueuedEvents?: number;
-  /** Largest single append, encoded (default 64 MiB). */
-  readonly maxAppendBytes?: number;
-  /** Clock for recordedAt (ms since epoch); `Date.now` by default. */
-  readonly clock?: () => number;
-  /** Bounds of subscription buffering. */
-  readonly subscriptionLimits?: Partial<SubscriptionLimits>;
-  /**
-   * Make a new log when the directory is missing or empty (default true). False: such a
-   * directory is NotFoundError. A directory holding anything but no valid log is always
-   * refused (LogCorruptError), never written into.
-   */
-  readonly create?: boolean;
-  /** First position of a new log (default 0): an incident bundle's log starts at its window. */
-  readonly firstPosition?: number;
-  /** Called synchronously each time bytes of the log became durable (tests, metrics): a batch write or a new segment's header. */
-  readonly onDurable?: (info: {
-    readonly segmentPath: string;
-    readonly endOffsetBytes: number;
-    readonly lastPosition: number;
-  }) => void;
-}
-
-/** Default segment size. */
-export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
-const MIB = 1024 * 1024;
-
-function positiveInteger(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const chosen = value ?? fallback;
-  if (!(Number.isSafeInteger(chosen) && chosen >= min && chosen <= max)) {
-    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
-  }
-  return chosen;
-}
+export { DEFAULT_SEGMENT_BYTES, type EmbeddedStoreOptions } from './store-options.js';
 
 /** Open (or create) the embedded log in `dir`. Runs recovery; see {@link EmbeddedEventStore.recovery}. */
 export async function openEmbeddedStore(
@@ -103,19 +51,7 @@ export async function openEmbeddedStore(
 ): Promise<EmbeddedEventStore> {
   const readOnly = options.readOnly ?? false;
   const clock = options.clock ?? Date.now;
-  const limits = {
-    segmentBytes: positiveInteger(
-      'segmentBytes',
-      options.segmentBytes,
-      DEFAULT_SEGMENT_BYTES,
-      SEGMENT_HEADER_BYTES + WRITE_RECORD_BYTES + SEAL_FRAME_BYTES,
-      MAX_SEGMENT_BYTES,
-    ),
-    maxBatchBytes: positiveInteger('maxBatchBytes', options.maxBatchBytes, 4 * MIB, 1, MAX_SEGMENT_BYTES),
-    maxQueuedBytes: positiveInteger('maxQueuedBytes', options.maxQueuedBytes, 32 * MIB, 1, 16 * 1024 * MIB),
-    maxQueuedEvents: positiveInteger('maxQueuedEvents', options.maxQueuedEvents, 1 << 20, 1, 2 ** 31),
-    maxAppendBytes: positiveInteger('maxAppendBytes', options.maxAppendBytes, 64 * MIB, 1, MAX_SEGMENT_BYTES),
-  };
+  const limits = resolveStoreLimits(options);
   let lock: WriteLock | null = null;
   const create = options.create ?? true;
   if (!readOnly) {
@@ -201,6 +137,8 @@ export class EmbeddedEventStore implements EventStore {
   private closing: Promise<void> | null = null;
   /** Tail refreshes of a read-only view run one at a time: each extends the shared state. */
   private refreshing: Promise<void> = Promise.resolve();
+  /** A damaged log's intact prefix was accepted as the whole (see {@link readIntactPrefix}). */
+  private prefixAccepted = false;
 
   /** Use {@link openEmbeddedStore}. */
   constructor(
@@ -219,10 +157,30 @@ export class EmbeddedEventStore implements EventStore {
       {
         end: () => this.state.nextPosition,
         read: (from, to) => this.batches(from, to, DEFAULT_READ_BATCH),
-        poll: this.readOnly ? () => this.refresh() : undefined,
+        poll: this.readOnly ? () => this.followTail() : undefined,
       },
       limits,
     );
+  }
+
+  /**
+   * Where a read-only open found durable data damaged (null: not damaged). Until
+   * {@link readIntactPrefix} is called, anything that needs the whole log (lastPosition, an
+   * unbounded read, following) throws the LogCorruptError naming the damage; reads ending
+   * before `damagedAt.position` always work, reads past it always throw.
+   */
+  get damagedAt(): DamagedRegion | null {
+    return this.recovery.damagedAt;
+  }
+
+  /**
+   * Accept the intact prefix of a damaged log as the log: lastPosition is then the last
+   * position before the damage. For time travel to a point before it (`show --at`); returns
+   * {@link damagedAt}.
+   */
+  readIntactPrefix(): DamagedRegion | null {
+    this.prefixAccepted = true;
+    return this.damagedAt;
   }
 
   /** Stream id of the log ('' for a read-only view of a log not created yet). */
@@ -292,6 +250,8 @@ export class EmbeddedEventStore implements EventStore {
   read(from: number, to?: number, options: ReadOptions = {}): AsyncIterable<readonly RecordedEvent[]> {
     if (this.readOnly) {
       const range = checkReadRange(from, to, options.batchSize, Number.MAX_SAFE_INTEGER);
+      const refused = this.refuseDamage(to);
+      if (refused !== null) return failing(refused);
       return this.refreshedBatches(range.from, to === undefined ? undefined : range.to, range.batchSize);
     }
     const range = checkReadRange(from, to, options.batchSize, this.state.nextPosition);
@@ -310,6 +270,8 @@ export class EmbeddedEventStore implements EventStore {
     options: { readonly windowBytes?: number } = {},
   ): Promise<number> {
     if (this.readOnly) await this.refresh();
+    const refused = this.refuseDamage(to);
+    if (refused !== null) throw refused;
     const range = checkReadRange(from, to, 1, this.state.nextPosition);
     if (range.from >= range.to) return 0;
     const cursor = new RecordCursor(this.state, range.from, range.to, options.windowBytes);
@@ -326,6 +288,8 @@ export class EmbeddedEventStore implements EventStore {
   /** See {@link EventStore.replay}: write runs decoded straight from the read buffer, CRC verified. */
   async replay(from: number, to: number, visitor: ReplayVisitor): Promise<number> {
     if (this.readOnly) await this.refresh();
+    const refused = this.refuseDamage(to);
+    if (refused !== null) throw refused;
     return replayRecords(this.state, from, checkReadRange(from, to, 1, this.state.nextPosition).to, visitor);
   }
 
@@ -338,6 +302,8 @@ export class EmbeddedEventStore implements EventStore {
 
   /** See {@link EventStore.lastPosition}. */
   async lastPosition(): Promise<number> {
+    const refused = this.refuseDamage(undefined);
+    if (refused !== null) throw refused;
     if (this.readOnly) await this.refresh();
     return this.state.nextPosition - 1;
   }
@@ -348,11 +314,32 @@ export class EmbeddedEventStore implements EventStore {
     return this.closing;
   }
 
-  /** Bring a read-only view up to the writer's committed end (serialised). */
+  /**
+   * The error a read ending at `to` (undefined: the end of the log) meets on a damaged log,
+   * or null: past the damage always; to the end unless the intact prefix was accepted.
+   */
+  private refuseDamage(to: number | undefined): LogCorruptError | null {
+    const damaged = this.recovery.damagedAt;
+    if (damaged === null) return null;
+    const past = to === undefined ? !this.prefixAccepted : to > damaged.position;
+    return past ? new LogCorruptError(damaged.message) : null;
+  }
+
+  /**
+   * Bring a read-only view up to the writer's committed end (serialised). A damaged log is
+   * never extended: nothing after the damage is trusted.
+   */
   private refresh(): Promise<void> {
+    if (this.recovery.damagedAt !== null) return Promise.resolve();
     const run = this.refreshing.then(() => refreshTail(this.state));
     this.refreshing = run.catch(() => undefined);
     return run;
+  }
+
+  /** A subscription's poll: following a damaged log is refused, it needs the whole log. */
+  private followTail(): Promise<void> {
+    const refused = this.refuseDamage(undefined);
+    return refused === null ? this.refresh() : Promise.reject(refused);
   }
 
   private async shutdown(): Promise<void> {
@@ -399,4 +386,11 @@ export class EmbeddedEventStore implements EventStore {
       await cursor.close();
     }
   }
+}
+
+/** A read that fails with `error` when iterated (reads report errors there, not when called). */
+function failing(error: Error): AsyncIterable<readonly RecordedEvent[]> {
+  return {
+    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+  };
 }

@@ -29,4 +29,5 @@ export {
   type SnapshotStoreOptions,
   type SnapshotWarning,
 } from './snapshot-store.js';
+export type { DamagedRegion } from './tail-recovery.js';
 export type { StoreHealth } from './write-failure.js';

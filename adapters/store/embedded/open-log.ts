@@ -17,7 +17,7 @@ import { indexFileName, LEGACY_SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_BYTES } fr
 import { decodeIndexFile, SparseIndex } from './segment-index.js';
 import { scanFrames } from './segment-scanner.js';
 import { classifyTail } from './tail-classification.js';
-import { recoverLastSegment } from './tail-recovery.js';
+import { type DamagedRegion, recoverLastSegment } from './tail-recovery.js';
 
 /**
  * Opening a log directory: find the segments, check them against the manifest, verify them,
@@ -36,7 +36,9 @@ import { recoverLastSegment } from './tail-recovery.js';
  *   seconds for a large one) on every restart. Their CRCs are verified on every read and by
  *   `checkLog`, and a bad one throws -- never skipped;
  * - the last segment in full: it is the only one a crash can leave torn, and recovery must
- *   know exactly where its valid data ends (tail-recovery.ts).
+ *   know exactly where its valid data ends (tail-recovery.ts). Damage of durable data there is
+ *   refused by a writable open; a read-only open keeps the intact prefix and reports where it
+ *   ends (`damagedAt`), so time travel before the damage still works.
  * A sealed segment without a usable index is scanned in full (every CRC) and its index rebuilt.
  *
  * A new log is only made in a directory that is missing or empty (a lock file and temp files
@@ -63,6 +65,11 @@ export interface RecoveryReport {
   readonly tempFilesRemoved: readonly string[];
   /** True when opened read-only: nothing on disk was changed. */
   readonly readOnly: boolean;
+  /**
+   * Read-only opens only: where damage of durable data in the last segment cut the readable
+   * log short (positions before it read as usual), or null. A writable open throws instead.
+   */
+  readonly damagedAt: DamagedRegion | null;
 }
 
 /** Options of {@link openLog}. */
@@ -105,6 +112,7 @@ const NO_TORN_TAIL = {
   bytesDropped: 0,
   recordsDropped: 0,
   reason: null,
+  damagedAt: null,
 } as const;
 
 /** Open the log in `dir`: verify, recover, and describe it. */
@@ -144,7 +152,11 @@ export async function openLog(
   }
   const { segments, indexesRebuilt } = await loadSealedSegments(dir, found, readOnly);
   const lastFound = found[found.length - 1]!;
-  const { last, torn, lastRecordedAt } = await recoverLastSegment(lastFound, readOnly, options.onDurable);
+  const { last, torn, damaged, lastRecordedAt } = await recoverLastSegment(
+    lastFound,
+    readOnly,
+    options.onDurable,
+  );
   segments.push(last);
   const state: LogState = {
     dir,
@@ -162,7 +174,14 @@ export async function openLog(
     if (upgraded) await startFormat2Segment(state, options);
     if (upgraded || stale) await listInManifest(state, options.onDurable);
   }
-  return { state, recovery: { ...(torn ?? NO_TORN_TAIL), indexesRebuilt, tempFilesRemoved, readOnly } };
+  const recovery = {
+    ...(torn ?? NO_TORN_TAIL),
+    damagedAt: damaged,
+    indexesRebuilt,
+    tempFilesRemoved,
+    readOnly,
+  };
+  return { state, recovery };
 }
 
 /**

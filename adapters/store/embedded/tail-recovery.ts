@@ -7,7 +7,7 @@ import { SEAL_FRAME_BYTES } from './record-codec.js';
 import { type FoundSegment, segmentState } from './segment-files.js';
 import { LEGACY_SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_BYTES } from './segment-format.js';
 import { SparseIndex } from './segment-index.js';
-import { scanFrames } from './segment-scanner.js';
+import { type FrameScan, scanFrames } from './segment-scanner.js';
 import { classifyTail } from './tail-classification.js';
 
 /**
@@ -34,6 +34,24 @@ export interface TornTail {
   readonly reason: string;
 }
 
+/**
+ * Where the intact prefix of a log ends, found by a read-only open that met damage of durable
+ * data (a flipped byte, not a torn tail): positions before `position` are readable, reads at or
+ * past it throw the LogCorruptError the open would have thrown.
+ */
+export interface DamagedRegion {
+  /** First position not readable: the intact prefix is `[first, position)`. */
+  readonly position: number;
+  /** File name of the damaged segment. */
+  readonly segment: string;
+  /** Byte offset of the damage in it. */
+  readonly offset: number;
+  /** What is wrong, in words. */
+  readonly reason: string;
+  /** The full LogCorruptError message (names the segment's path and the offset). */
+  readonly message: string;
+}
+
 async function readWhole(filePath: string): Promise<Buffer> {
   try {
     return await fs.readFile(filePath);
@@ -47,17 +65,37 @@ export async function recoverLastSegment(
   f: FoundSegment,
   readOnly: boolean,
   onDurable: DurableListener | undefined,
-): Promise<{ last: SegmentState; torn: TornTail | null; lastRecordedAt: number }> {
+): Promise<{
+  last: SegmentState;
+  torn: TornTail | null;
+  damaged: DamagedRegion | null;
+  lastRecordedAt: number;
+}> {
   const buf = await readWhole(f.path);
   const index = new SparseIndex();
   const withSeals = f.header.formatVersion !== LEGACY_SEGMENT_FORMAT_VERSION;
   const first = f.header.firstPosition;
   const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length, { withSeals, firstPosition: first, index });
   const tail = classifyTail(buf, scan, buf.length);
-  if (tail.kind === 'corrupt') throw corruptAt(f, tail.offset, tail.reason);
+  if (tail.kind === 'corrupt') {
+    const error = corruptAt(f, tail.offset, tail.reason);
+    if (!readOnly) throw error;
+    return {
+      ...intactPrefix(f, scan, index, withSeals),
+      torn: null,
+      lastRecordedAt: Number.NaN,
+      damaged: {
+        position: first + (withSeals ? scan.sealRecords : scan.committedRecords),
+        segment: f.name,
+        offset: tail.offset,
+        reason: tail.reason,
+        message: error.message,
+      },
+    };
+  }
   if (tail.kind === 'clean') {
     const last = segmentState(f, scan.committedRecords, buf.length, index, false);
-    return { last, torn: null, lastRecordedAt: scan.lastRecordedAt };
+    return { last, torn: null, damaged: null, lastRecordedAt: scan.lastRecordedAt };
   }
   index.truncate(tail.keptRecords);
   const unsealed = withSeals && tail.offset > scan.sealEnd;
@@ -90,7 +128,23 @@ export async function recoverLastSegment(
     recordsDropped: tail.recordsDropped,
     reason: tail.reason,
   };
-  return { last, torn, lastRecordedAt: scan.lastRecordedAt };
+  return { last, torn, damaged: null, lastRecordedAt: scan.lastRecordedAt };
+}
+
+/**
+ * A read-only view of a damaged last segment: the records up to the last batch seal before the
+ * damage (the last commit flag in a format-1 segment), every one of them CRC-checked by the scan.
+ */
+function intactPrefix(
+  f: FoundSegment,
+  scan: FrameScan,
+  index: SparseIndex,
+  withSeals: boolean,
+): { last: SegmentState } {
+  const records = withSeals ? scan.sealRecords : scan.committedRecords;
+  const bytes = withSeals ? scan.sealEnd : scan.committedEnd;
+  index.truncate(records);
+  return { last: segmentState(f, records, bytes, index, false, { end: bytes, records }) };
 }
 
 /** Truncate `filePath` to `offset`, append `seal` if given, and make both durable. */

@@ -90,10 +90,16 @@ describe('batch seals: torn tail or damaged acknowledged record', () => {
         expect(report.ok, where).toBe(false);
         expect(report.tornTail, where).toBeNull();
         expect(report.corruptions[0], where).toMatchObject({ segment: SEGMENT, offset: at });
+        // A read-only open keeps the intact prefix (time travel before the damage) and refuses
+        // what needs the whole log with the same error; a writable open refuses outright.
+        const view = await openEmbeddedStore(dir, { readOnly: true });
+        expect(view.damagedAt, where).toMatchObject({ segment: SEGMENT, offset: at });
+        const viewError = await view.lastPosition().catch((e: unknown) => e);
+        await view.close();
         for (const readOnly of [true, false]) {
-          const error = await openEmbeddedStore(dir, readOnly ? { readOnly } : { streamId: 'DSA1' }).catch(
-            (e: unknown) => e,
-          );
+          const error = readOnly
+            ? viewError
+            : await openEmbeddedStore(dir, { streamId: 'DSA1' }).catch((e: unknown) => e);
           expect(error, where).toBeInstanceOf(LogCorruptError);
           expect((error as Error).message, where).toContain(file);
           expect((error as Error).message, where).toContain(`byte offset ${at}`);

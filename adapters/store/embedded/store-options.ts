@@ -1,0 +1,95 @@
+import { InvalidArgumentError } from '../../../domain/errors.js';
+import type { SubscriptionLimits } from '../shared/live-subscription.js';
+import { SEAL_FRAME_BYTES, WRITE_RECORD_BYTES } from './record-codec.js';
+import { SEGMENT_HEADER_BYTES } from './segment-format.js';
+
+/**
+ * Options of the embedded store (embedded-event-store.ts) and the limits they resolve to: one
+ * place that says what each bound is and what it defaults to.
+ */
+
+/** Options of `openEmbeddedStore` (embedded-event-store.ts). */
+export interface EmbeddedStoreOptions {
+  /** Stream id stored in every segment header; required to create a log, checked when opening one. */
+  readonly streamId?: string;
+  /** Open without the writer lock, change nothing, follow a concurrent writer. */
+  readonly readOnly?: boolean;
+  /** Segment size before rolling to a new one (default 64 MiB). */
+  readonly segmentBytes?: number;
+  /** Most bytes per group-commit batch (default 4 MiB). */
+  readonly maxBatchBytes?: number;
+  /** Most accepted-but-unwritten bytes before appenders wait (default 32 MiB). */
+  readonly maxQueuedBytes?: number;
+  /** Most accepted-but-unwritten events before appenders wait (default 1,048,576). */
+  readonly maxQueuedEvents?: number;
+  /** Largest single append, encoded (default 64 MiB). */
+  readonly maxAppendBytes?: number;
+  /** Clock for recordedAt (ms since epoch); `Date.now` by default. */
+  readonly clock?: () => number;
+  /** Bounds of subscription buffering. */
+  readonly subscriptionLimits?: Partial<SubscriptionLimits>;
+  /**
+   * Make a new log when the directory is missing or empty (default true). False: such a
+   * directory is NotFoundError. A directory holding anything but no valid log is always
+   * refused (LogCorruptError), never written into.
+   */
+  readonly create?: boolean;
+  /** First position of a new log (default 0): an incident bundle's log starts at its window. */
+  readonly firstPosition?: number;
+  /** Called synchronously each time bytes of the log became durable (tests, metrics): a batch write or a new segment's header. */
+  readonly onDurable?: (info: {
+    readonly segmentPath: string;
+    readonly endOffsetBytes: number;
+    readonly lastPosition: number;
+  }) => void;
+}
+
+/** Default segment size. */
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
+const MIB = 1024 * 1024;
+
+function positiveInteger(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const chosen = value ?? fallback;
+  if (!(Number.isSafeInteger(chosen) && chosen >= min && chosen <= max)) {
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return chosen;
+}
+
+/** The writer's bounds, resolved from {@link EmbeddedStoreOptions} (defaults filled in, ranges checked). */
+export interface StoreLimits {
+  /** Segment size before rolling to a new one. */
+  readonly segmentBytes: number;
+  /** Most bytes per group-commit batch. */
+  readonly maxBatchBytes: number;
+  /** Most accepted-but-unwritten bytes before appenders wait. */
+  readonly maxQueuedBytes: number;
+  /** Most accepted-but-unwritten events before appenders wait. */
+  readonly maxQueuedEvents: number;
+  /** Largest single append, encoded. */
+  readonly maxAppendBytes: number;
+}
+
+/** Fill in defaults and check every bound; an out-of-range one is InvalidArgumentError naming it. */
+export function resolveStoreLimits(options: EmbeddedStoreOptions): StoreLimits {
+  return {
+    segmentBytes: positiveInteger(
+      'segmentBytes',
+      options.segmentBytes,
+      DEFAULT_SEGMENT_BYTES,
+      SEGMENT_HEADER_BYTES + WRITE_RECORD_BYTES + SEAL_FRAME_BYTES,
+      MAX_SEGMENT_BYTES,
+    ),
+    maxBatchBytes: positiveInteger('maxBatchBytes', options.maxBatchBytes, 4 * MIB, 1, MAX_SEGMENT_BYTES),
+    maxQueuedBytes: positiveInteger('maxQueuedBytes', options.maxQueuedBytes, 32 * MIB, 1, 16 * 1024 * MIB),
+    maxQueuedEvents: positiveInteger('maxQueuedEvents', options.maxQueuedEvents, 1 << 20, 1, 2 ** 31),
+    maxAppendBytes: positiveInteger('maxAppendBytes', options.maxAppendBytes, 64 * MIB, 1, MAX_SEGMENT_BYTES),
+  };
+}
