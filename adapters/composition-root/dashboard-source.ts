@@ -1,9 +1,9 @@
 import type { EventStore } from '../../domain/ports/event-store.js';
 import type { VirtualUnit } from '../../processes/virtual-unit.js';
 import type { LogReader } from '../http/log-reader.js';
-import { openLogSource } from './incident-bundle-source.js';
+import { type LogSource, openLogSource, openSetSource } from './incident-bundle-source.js';
 import type { SetPaths } from './set-home.js';
-import { openSetReadOnly, projectionsAt } from './set-store.js';
+import { projectionsAt } from './set-store.js';
 
 /**
  * The logs the dashboard reads (adapters/http/log-reader.ts), built here because only the
@@ -22,18 +22,16 @@ export async function openSetLogReader(
   home: string,
   onWarning?: (message: string) => void,
 ): Promise<OwnedLogReader> {
-  const store = await openSetReadOnly(paths, home);
-  return {
-    store,
-    firstPosition: 0,
-    projectionsAt: (position) => projectionsAt(store, paths, position, onWarning),
-    close: () => store.close(),
-  };
+  return readerOf(await openSetSource(paths, home, onWarning));
 }
 
 /** A log folder copied from elsewhere or an incident bundle (`--log DIR`, incident-bundle-source.ts). */
 export async function openLogDirReader(dir: string): Promise<OwnedLogReader> {
-  const source = await openLogSource(dir);
+  return readerOf(await openLogSource(dir));
+}
+
+/** The read API's view of a {@link LogSource}. */
+function readerOf(source: LogSource): OwnedLogReader {
   return {
     store: source.store,
     firstPosition: source.firstPosition,

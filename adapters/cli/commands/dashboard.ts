@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../../domain/errors.js';
 import { type DashboardLog, serveDashboard } from '../../composition-root/dashboard-serve.js';
 import { type CommandContext, contextOf } from '../command-context.js';
+import { waitForStopSignal } from '../stop-signal.js';
 import { parseHostPort } from './serve.js';
 
 /** Options of `shadowlog dashboard`. */
@@ -39,18 +40,6 @@ async function dashboard(
       : { kind: 'set', paths: ctx.paths(set as string), home: ctx.home };
   await serveDashboard(log, { http, onWarning: (m) => ctx.warn(m) }, async (served) => {
     ctx.output.result({ dashboard: served }, () => ctx.output.line(`dashboard: ${served.url}`));
-    await waitForSignal();
-  });
-}
-
-function waitForSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      resolve();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    await waitForStopSignal();
   });
 }

@@ -1,7 +1,11 @@
 import { formatCount } from '../../../domain/copy-planning.js';
 import { resolveMember } from '../../../domain/member-lookup.js';
-import type { EventStore } from '../../../domain/ports/event-store.js';
-import { ChunkHistory, type ChunkMark } from '../../../projections/chunk-history.js';
+import {
+  type ExplainedChunk,
+  type ExplainedCopy,
+  explainChunk,
+  explainedCopies,
+} from '../../../processes/queries/chunk-story.js';
 import type { CopyJournal } from '../../../projections/copy-journal.js';
 import { projectionsAt } from '../../composition-root/set-store.js';
 import type { CommandContext } from '../command-context.js';
@@ -11,18 +15,6 @@ import type { Output } from '../output.js';
 import { parsePoint, resolveWindow } from '../point-argument.js';
 import { withReadOnlyLog } from '../read-only-log.js';
 import { parseCount } from '../size-argument.js';
-
-/** One copy as `explain` reports it. */
-type ExplainedCopy = ReturnType<typeof explainedCopies>[number];
-/** One bitmap's marks of a chunk, times as ISO strings. */
-type ExplainedBitmap = Omit<ReturnType<ChunkHistory['result']>[number], 'marks'> & {
-  readonly marks: readonly (Omit<ChunkMark, 'recordedAt'> & { readonly time: string })[];
-};
-/** The writes that marked one chunk, per bitmap. */
-interface ExplainedChunk {
-  readonly chunk: number;
-  readonly bitmaps: readonly ExplainedBitmap[];
-}
 
 /** Options of `shadowlog explain`. */
 interface ExplainOptions {
@@ -46,7 +38,7 @@ export async function explain(ctx: CommandContext, set: string, options: Explain
     const member = options.member === undefined ? undefined : resolveMember(state.set, options.member).id;
     const copies = explainedCopies(state.journal, member).filter((c) => inWindow(c.startPosition));
     const chunk =
-      chunkNumber === undefined ? undefined : await chunkHistory(store, chunkNumber, member, window);
+      chunkNumber === undefined ? undefined : await explainChunk(store, chunkNumber, member, window);
     const merges = member === undefined ? state.journal.merges.filter((m) => inWindow(m.startPosition)) : [];
     const origin = state.set.origin;
     ctx.output.result({ window, origin, copies, merges, ...(chunk ? { chunk } : {}) }, () => {
@@ -58,48 +50,6 @@ export async function explain(ctx: CommandContext, set: string, options: Explain
       if (chunk) printChunk(ctx.output, chunk);
     });
   });
-}
-
-function explainedCopies(journal: CopyJournal, member: string | undefined) {
-  return journal.copies
-    .filter((c) => member === undefined || c.member === member)
-    .map((c) => ({
-      member: c.member,
-      kind: c.kind,
-      reason: c.reason,
-      policy: c.policy,
-      source: c.source,
-      startPosition: c.startPosition,
-      startedAt: new Date(c.startedAt).toISOString(),
-      chunksPlanned: c.chunksPlanned,
-      bytesPlanned: c.bytesPlanned,
-      chunksCopied: c.chunksDone,
-      bytesCopied: c.bytesCopied,
-      durationMs: c.durationMs,
-      outcome: c.outcome,
-      endReason: c.endReason,
-    }));
-}
-
-async function chunkHistory(
-  store: EventStore,
-  n: number,
-  member: string | undefined,
-  window: { readonly fromPosition: number; readonly toPosition: number },
-): Promise<ExplainedChunk> {
-  const history = new ChunkHistory(n);
-  // From 0: a bitmap that marks the chunk in the window may have started before it.
-  for await (const batch of store.read(0, window.toPosition + 1)) for (const r of batch) history.apply(r);
-  const bitmaps = history
-    .result()
-    .filter((b) => member === undefined || b.member === member)
-    .map(({ marks, ...b }) => ({
-      ...b,
-      marks: marks
-        .filter((m) => m.position >= window.fromPosition)
-        .map(({ recordedAt, ...m }) => ({ ...m, time: new Date(recordedAt).toISOString() })),
-    }));
-  return { chunk: n, bitmaps };
 }
 
 function printCopies(o: Output, copies: readonly ExplainedCopy[], merges: CopyJournal['merges']): void {

@@ -5,6 +5,7 @@ import { loadTlsCredentials, type TlsMode } from '../../composition-root/tls-cre
 import { type CommandContext, contextOf } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
 import { parseCount } from '../size-argument.js';
+import { waitForStopSignal } from '../stop-signal.js';
 
 /**
  * A stop (SIGTERM/SIGINT) ends within this bound: in-flight NBD requests get 5 s, the rest is
@@ -113,7 +114,7 @@ async function serve(ctx: CommandContext, set: string, options: ServeOptions): P
           `serving ${set}: NBD ${scheme}://${served.nbdAddress}/${set}${note}, control API http://${served.controlAddress} (pid ${served.pid})`,
         );
         ctx.output.note(`dashboard: ${served.dashboardUrl}`);
-        await waitForSignal();
+        await waitForStopSignal();
         ctx.output.note('stopping: finishing in-flight requests, flushing members, recording MembersSynced');
         bound.lift = boundStop();
       },
@@ -121,18 +122,6 @@ async function serve(ctx: CommandContext, set: string, options: ServeOptions): P
   } finally {
     bound.lift();
   }
-}
-
-function waitForSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      resolve();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
 }
 
 /**
