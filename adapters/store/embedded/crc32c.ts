@@ -12,8 +12,12 @@ import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 const NATIVE_THRESHOLD_BYTES = 256;
 const POLYNOMIAL_REFLECTED = 0x82f63b78;
 
-/** Slicing-by-8 tables: table k (entries k*256..k*256+255) advances a byte through k+1 zero bytes. */
-const TABLES = buildTables();
+/**
+ * Slicing-by-8 tables: table k (entries k*256..k*256+255) advances a byte through k+1 zero
+ * bytes. Shared with the replay's write-frame CRC (write-frame-crc.ts).
+ */
+export const CRC32C_TABLES = buildTables();
+const TABLES = CRC32C_TABLES;
 
 function buildTables(): Int32Array {
   const tables = new Int32Array(256 * 8);

@@ -1,3 +1,4 @@
+import { CRC32C_TABLES } from './crc32c.js';
 import { WRITE_BODY_BYTES } from './record-codec.js';
 
 /**
@@ -9,26 +10,8 @@ import { WRITE_BODY_BYTES } from './record-codec.js';
  * (crc32c.ts), which gives the same value (test/adapters/store/embedded-replay.test.ts).
  */
 
-const POLYNOMIAL_REFLECTED = 0x82f63b78;
-const TABLES = buildTables();
+const TABLES = CRC32C_TABLES;
 const AFTER_KIND = buildAfterKind();
-
-function buildTables(): Int32Array {
-  const tables = new Int32Array(256 * 8);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLYNOMIAL_REFLECTED : c >>> 1;
-    tables[n] = c;
-  }
-  for (let n = 0; n < 256; n++) {
-    let c = tables[n]!;
-    for (let k = 1; k < 8; k++) {
-      c = tables[c & 0xff]! ^ (c >>> 8);
-      tables[k * 256 + n] = c;
-    }
-  }
-  return tables;
-}
 
 /** CRC state (not yet inverted) after the length field and each possible kind byte. */
 function buildAfterKind(): Int32Array {
