@@ -84,14 +84,14 @@ async function runAndKill(dir: string, cycle: number, delayMs: number, mode: Kil
     setTimeout(kill, delayMs);
   } else {
     const started = Date.now();
-    // Bounded wait for the awaited line: 10 s, then the cycle fails.
-    while (!stdout.includes(awaited) && child.exitCode === null && Date.now() - started < 10_000) {
+    // Bounded wait for the awaited line: 60 s (a child starting tsx on a loaded 2-core machine took over 10 s), then the cycle fails.
+    while (!stdout.includes(awaited) && child.exitCode === null && Date.now() - started < 60_000) {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     if (!stdout.includes(awaited)) {
       kill();
       await exited;
-      throw new Error(`writer never printed ${JSON.stringify(awaited)}: ${stderr}`);
+      throw new Error(`writer never printed ${JSON.stringify(awaited)}: ${stderr} exit=${child.exitCode} out=${stdout.slice(0, 300)} ... ${stdout.slice(-300)}`);
     }
     setTimeout(kill, delayMs);
   }
