@@ -4,7 +4,10 @@
  *  (a) shadowlog's NBD server (started by the caller, so the bench does not depend on the engine);
  *  (b) qemu-nbd exporting a 2-way QEMU quorum (vote-threshold=2) of two raw files — the nearest
  *      off-the-shelf "mirror behind NBD". cache=writeback (page cache, like the other two), aio=threads;
- *  (c) nbdkit's file plugin on one raw file — a single-copy floor.
+ *  (c) nbdkit's file plugin on one raw file — a single-copy floor;
+ *  (d) a diagnostic, not a contender: shadowlog again with its log on tmpfs (/dev/shm, not
+ *      durable), members on the same disk. The gap between (a) and (d) is the cost of the log's
+ *      O_DSYNC writes on this disk; the gap between (d) and (b) is the rest of the engine.
  *
  * Workloads (time-bounded, `--output-format=json`): 4 KiB random write at QD16 and 1 MiB
  * sequential write at QD16, over the whole export (its size is read from server (a) so all three
@@ -13,7 +16,8 @@
  * result gives each round and the means, `ratio` = shadowlog / qemu-nbd quorum.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -27,6 +31,8 @@ export interface NbdBenchRound {
   readonly nbdkitFileIops: number;
   /** shadowlogIops / qemuQuorumIops of this round. */
   readonly ratio: number;
+  /** Diagnostic: shadowlog with its log on tmpfs (not durable); 0 when /dev/shm is missing. */
+  readonly shadowlogLogOnTmpfsIops: number;
 }
 
 /** IOPS of one workload: the mean over the rounds, and each round. */
@@ -57,7 +63,7 @@ export interface NbdBenchOptions {
   /** Scratch directory; every server's files live here, so all use the same disk. */
   readonly dir: string;
   /** Start shadowlog serving NBD with its data under the given directory. */
-  readonly startShadowlog: (dir: string) => Promise<ShadowlogUnderTest>;
+  readonly startShadowlog: (dir: string, logDir?: string) => Promise<ShadowlogUnderTest>;
   /** Short runs (3 s instead of 10 s per workload) for smoke tests. */
   readonly quick?: boolean;
 }
@@ -233,8 +239,12 @@ function nbdkitFileArgs(port: number, file: string): string[] {
 /** Rounds of the three servers, alternated so a drifting machine load hits them alike. */
 const ROUNDS = 2;
 
-type ServerName = 'shadowlog' | 'qemu' | 'nbdkit';
-type Measured = Record<ServerName, [number, number]>;
+type ServerName = 'shadowlog' | 'qemu' | 'nbdkit' | 'shadowlogLogOnTmpfs';
+
+/** Where the diagnostic server keeps its log: memory, so its writes cost no disk sync. */
+const TMPFS_DIR = '/dev/shm';
+type Measured = Record<Exclude<ServerName, 'shadowlogLogOnTmpfs'>, [number, number]> &
+  Partial<Record<'shadowlogLogOnTmpfs', [number, number]>>;
 
 /** Measure one server on fresh files (raw files of `sizeBytes` for qemu-nbd and nbdkit). */
 async function measureOne(
@@ -244,13 +254,15 @@ async function measureOne(
   sizeBytes: number,
   runtimeSeconds: number,
 ): Promise<[number, number]> {
-  if (name === 'shadowlog') {
-    const shadowlogDir = join(options.dir, `shadowlog-${round}`);
+  if (name === 'shadowlog' || name === 'shadowlogLogOnTmpfs') {
+    const shadowlogDir = join(options.dir, `${name}-${round}`);
+    const logDir = name === 'shadowlog' ? undefined : await mkdtemp(join(TMPFS_DIR, 'shadowlog-bench-log-'));
     await mkdir(shadowlogDir, { recursive: true });
     try {
-      return await measureServer(await options.startShadowlog(shadowlogDir), runtimeSeconds);
+      return await measureServer(await options.startShadowlog(shadowlogDir, logDir), runtimeSeconds);
     } finally {
       await rm(shadowlogDir, { recursive: true, force: true });
+      if (logDir !== undefined) await rm(logDir, { recursive: true, force: true });
     }
   }
   const files =
@@ -296,6 +308,7 @@ function summary(rounds: readonly Measured[], workload: 0 | 1): NbdBenchIops {
     qemuQuorumIops: r.qemu[workload],
     nbdkitFileIops: r.nbdkit[workload],
     ratio: ratioOf(r.shadowlog[workload], r.qemu[workload]),
+    shadowlogLogOnTmpfsIops: r.shadowlogLogOnTmpfs?.[workload] ?? 0,
   }));
   const mean = (pick: (r: NbdBenchRound) => number) =>
     Math.round(perRound.reduce((sum, r) => sum + pick(r), 0) / perRound.length);
@@ -306,6 +319,7 @@ function summary(rounds: readonly Measured[], workload: 0 | 1): NbdBenchIops {
     qemuQuorumIops,
     nbdkitFileIops: mean((r) => r.nbdkitFileIops),
     ratio: ratioOf(shadowlogIops, qemuQuorumIops),
+    shadowlogLogOnTmpfsIops: mean((r) => r.shadowlogLogOnTmpfsIops),
     rounds: perRound,
   };
 }
@@ -317,8 +331,9 @@ export async function runNbdBench(options: NbdBenchOptions): Promise<NbdBenchRes
   const sizeBytes = await shadowlogSizeBytes(options);
   const rounds: Measured[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const order: ServerName[] =
-      round % 2 === 0 ? ['shadowlog', 'qemu', 'nbdkit'] : ['nbdkit', 'qemu', 'shadowlog'];
+    const contenders: ServerName[] = ['shadowlog', 'qemu', 'nbdkit'];
+    if (existsSync(TMPFS_DIR)) contenders.push('shadowlogLogOnTmpfs');
+    const order = round % 2 === 0 ? contenders : [...contenders].reverse();
     const measured: Partial<Measured> = {};
     for (const name of order)
       measured[name] = await measureOne(name, options, round, sizeBytes, runtimeSeconds);

@@ -9,11 +9,14 @@ import type { ShadowlogUnderTest } from './nbd-bench.js';
 /** Bytes of the benchmark set. */
 const SET_BYTES = 1024 * 1024 * 1024;
 
-/** A 2-member shadowlog set on image files in `dir`, served over NBD on a random loopback port. */
-export async function startShadowlogForBench(dir: string): Promise<ShadowlogUnderTest> {
+/**
+ * A 2-member shadowlog set on image files in `dir`, served over NBD on a random loopback port;
+ * its log in `logDir` (default `dir/sl-log`).
+ */
+export async function startShadowlogForBench(dir: string, logDir?: string): Promise<ShadowlogUnderTest> {
   const paths = [join(dir, 'sl-m1.img'), join(dir, 'sl-m2.img')];
   for (const path of paths) await createSparseImage(path, SET_BYTES);
-  const store = await openEmbeddedStore(join(dir, 'sl-log'), { streamId: 'bench' });
+  const store = await openEmbeddedStore(logDir ?? join(dir, 'sl-log'), { streamId: 'bench' });
   const access = new FileMemberAccess();
   await VirtualUnit.create(store, access, { setId: 'bench', blocks: SET_BYTES / 512, memberPaths: paths });
   const unit = await VirtualUnit.open({ store, access, recover: false });
