@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { startCli } from './background-cli.js';
+import { SHADOWLOG_BIN } from './shadowlog-bin.js';
 
-/** The built `shadowlog` command. */
-export const SHADOWLOG_BIN = join(import.meta.dirname, '..', '..', 'bin', 'shadowlog.js');
+export { SHADOWLOG_BIN };
 
 /** What a finished command printed and returned. */
 export interface CliResult {
@@ -57,40 +57,14 @@ export interface RunningServer {
   stop(): Promise<number>;
 }
 
-/** Start `shadowlog serve` on random ports; resolves once it serves. */
-export function serve(home: string, set: string): Promise<RunningServer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [SHADOWLOG_BIN, '--home', home, 'serve', set, '--nbd', '127.0.0.1:0'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stderr = '';
-    const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`serve did not start: ${stderr}`));
-    }, 30_000);
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const match = /NBD (nbd:\/\/\S+)/.exec(stderr);
-      if (match) {
-        clearTimeout(timer);
-        resolve({
-          process: child,
-          uri: match[1]!.replace(/,$/, ''),
-          stop: async () => {
-            child.kill('SIGTERM');
-            return exited;
-          },
-        });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited ${code}: ${stderr}`));
-    });
-  });
+/** Start `shadowlog serve` on random ports; resolves once it serves (SIGKILL after 30 s without). */
+export async function serve(home: string, set: string): Promise<RunningServer> {
+  const { cli, match } = await startCli(
+    ['--home', home, 'serve', set, '--nbd', '127.0.0.1:0'],
+    /NBD (nbd:\/\/\S+)/,
+    {
+      stream: 'stderr',
+    },
+  );
+  return { process: cli.process, uri: match[1]!.replace(/,$/, ''), stop: () => cli.signal('SIGTERM') };
 }
