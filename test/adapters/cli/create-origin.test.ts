@@ -13,6 +13,8 @@ import { testHome } from '../../support/test-home.js';
 const SIZE = 8 * 1024 * 1024;
 /** Test timeout: each case runs a few CLI processes of ~1 s on a loaded 2-core machine. */
 const TIMEOUT_MS = 120_000;
+/** The error-path case runs 13 CLI processes: ~50 s alone here, past 120 s with the machine busy. */
+const ERROR_PATHS_TIMEOUT_MS = 240_000;
 
 /** An existing image of SIZE holding data: a pattern at the start and a marker deep inside. */
 async function dataImage(path: string): Promise<Buffer> {
@@ -261,6 +263,6 @@ describe('create builds a mirror that is true', () => {
       expect(existsSync(join(home, 'X'))).toBe(false);
       expect(existsSync(join(home, 'n.img'))).toBe(false);
     },
-    TIMEOUT_MS,
+    ERROR_PATHS_TIMEOUT_MS,
   );
 });

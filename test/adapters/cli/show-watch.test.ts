@@ -1,24 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backgroundCli } from '../../support/background-cli.js';
 import { shadowlog } from '../../support/run-cli.js';
+import { memberArgs, suiteHome } from '../../support/suite-home.js';
 
 describe('shadowlog show --watch on a pipe (built CLI)', () => {
-  let home: string;
-  const h = () => ['--home', home];
-
-  beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'shadowlog-watch-'));
-    const members = ['a.img', 'b.img'].flatMap((m) => ['--member', join(home, m)]);
-    expect((await shadowlog([...h(), 'create', 'SW', '--size', '4M', ...members])).code).toBe(0);
-    expect((await shadowlog([...h(), 'dismount', 'SW', 'm2', '--policy', 'minicopy'])).code).toBe(0);
-  }, 60_000);
-
-  afterAll(async () => {
-    await rm(home, { recursive: true, force: true });
-  });
+  const suite = suiteHome('watch', (dir) => [
+    ['create', 'SW', '--size', '4M', ...memberArgs(dir, ['a.img', 'b.img'])],
+    ['dismount', 'SW', 'm2', '--policy', 'minicopy'],
+  ]);
+  const h = suite.args;
 
   it('prints one line per change while another process mounts and dismounts; SIGINT exits 0', async () => {
     const watch = backgroundCli([...h(), 'show', 'SW', '--watch']);
