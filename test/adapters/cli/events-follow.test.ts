@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backgroundCli } from '../../support/background-cli.js';
 import { serve, shadowlog } from '../../support/run-cli.js';
+import { memberArgs, suiteHome } from '../../support/suite-home.js';
 import { haveTools } from '../nbd/nbd-harness.js';
 
 const run = promisify(execFile);
@@ -13,18 +11,10 @@ const run = promisify(execFile);
 describe.runIf(haveTools('events --follow', ['qemu-io']))(
   'shadowlog events --follow through the built CLI',
   () => {
-    let home: string;
-    const h = () => ['--home', home];
-
-    beforeAll(async () => {
-      home = await mkdtemp(join(tmpdir(), 'shadowlog-follow-'));
-      const members = ['a.img', 'b.img'].flatMap((m) => ['--member', join(home, m)]);
-      expect((await shadowlog([...h(), 'create', 'FO', '--size', '16M', ...members])).code).toBe(0);
-    }, 60_000);
-
-    afterAll(async () => {
-      await rm(home, { recursive: true, force: true });
-    });
+    const suite = suiteHome('follow', (dir) => [
+      ['create', 'FO', '--size', '16M', ...memberArgs(dir, ['a.img', 'b.img'])],
+    ]);
+    const h = suite.args;
 
     it('without a server: prints the log, then events another CLI process appends; SIGINT exits 0', async () => {
       const f = backgroundCli([...h(), 'events', 'FO', '--follow']);
@@ -41,7 +31,7 @@ describe.runIf(haveTools('events --follow', ['qemu-io']))(
     }, 90_000);
 
     it('with a server writing over NBD: new writes appear, filters apply, SIGTERM exits 0', async () => {
-      const server = await serve(home, 'FO');
+      const server = await serve(suite.dir, 'FO');
       const f = backgroundCli([
         ...h(),
         'events',
