@@ -5,6 +5,7 @@ import { startCli } from '../support/background-cli.js';
 
 /** A `shadowlog dashboard` or `shadowlog serve --http` child and the page URL it serves. */
 export interface DashboardProcess {
+  /** The child, for its pid or a SIGKILL. */
   readonly process: ChildProcess;
   /** `http://127.0.0.1:PORT` */
   readonly origin: string;

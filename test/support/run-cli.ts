@@ -6,8 +6,11 @@ export { SHADOWLOG_BIN };
 
 /** What a finished command printed and returned. */
 export interface CliResult {
+  /** The exit code (-1 when a signal ended it). */
   readonly code: number;
+  /** All it wrote to stdout. */
   readonly stdout: string;
+  /** All it wrote to stderr. */
   readonly stderr: string;
 }
 
@@ -50,6 +53,7 @@ export async function shadowlogJson<T>(args: readonly string[]): Promise<T> {
 
 /** A `shadowlog serve` in the background. */
 export interface RunningServer {
+  /** The `serve` child, for its pid or a SIGKILL. */
   readonly process: ChildProcess;
   /** `nbd://127.0.0.1:PORT/SET` */
   readonly uri: string;
