@@ -4,10 +4,10 @@ import type { WriteRun } from './write-run.js';
 
 /**
  * The write fold of {@link ShadowSetState} for a whole run of consecutive write events at
- * once: the same result as `evolve` of each write in turn (test/domain/write-fold.test.ts
- * checks it on random histories), as plain loops over the run's typed arrays. Writes only
- * mark the bitmaps in `state.marking`, which no write changes, so the loop over the run needs
- * no dispatch.
+ * once: the same result as `evolve` of each write in turn (the fast-path property test in
+ * test/projections/projected-replay.test.ts checks it on random histories), as plain loops over
+ * the run's typed arrays. Writes only mark the bitmaps in `state.marking`, which no write
+ * changes, so the loop over the run needs no dispatch.
  */
 export function evolveWrites(state: ShadowSetState, run: WriteRun): ShadowSetState {
   const n = run.length;

@@ -17,12 +17,10 @@ export const EXIT = {
   refused: 4,
   /** The log or a snapshot failed an integrity check. */
   corrupt: 5,
-  /** Another process holds the set's log. */
+  /** Another process holds the set's log, or a server already serves the set. */
   locked: 6,
-  /** I/O error on a member or the log. */
+  /** I/O error on a member or the log, an address `serve` cannot listen on, an unreachable server. */
   io: 7,
-  /** The command is planned but not built yet. */
-  notAvailable: 8,
   /** A verify found differences between members. */
   differences: 9,
   /** A bug: an invariant did not hold. */

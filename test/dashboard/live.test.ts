@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveTools } from '../adapters/nbd/nbd-harness.js';
-import { SHADOWLOG_BIN, shadowlog } from '../support/run-cli.js';
+import { backgroundCli } from '../support/background-cli.js';
+import { shadowlog } from '../support/run-cli.js';
 import { haveChromium, launchChromium, watchPage } from './browser.js';
 import { type DashboardProcess, startServeHttp } from './dashboard-process.js';
 
@@ -71,16 +72,9 @@ describe.runIf(haveChromium('dashboard live mode') && haveTools('dashboard live 
       await page.goto(server.url);
       await page.waitForSelector('#live-status[data-live="on"]', { timeout: 20_000 });
       expect((await shadowlog(['--home', home, 'dismount', 'LV', 'm2', '--policy', 'none'])).code).toBe(0);
-      const mount = spawn(
-        process.execPath,
-        [SHADOWLOG_BIN, '--home', home, 'mount', 'LV', 'm2', '--policy', 'full', '--wait'],
-        {
-          stdio: 'ignore',
-        },
-      );
-      const exited = new Promise<number>((r) => mount.on('exit', (code) => r(code ?? -1)));
+      const mount = backgroundCli(['--home', home, 'mount', 'LV', 'm2', '--policy', 'full', '--wait']);
       let done = false;
-      void exited.then(() => {
+      void mount.exited.then(() => {
         done = true;
       });
       const seen: number[] = [];
@@ -94,7 +88,7 @@ describe.runIf(haveChromium('dashboard live mode') && haveTools('dashboard live 
         }
         await new Promise((r) => setTimeout(r, 50));
       }
-      expect(await exited).toBe(0);
+      expect(await mount.exited).toBe(0);
       expect(seen.length).toBeGreaterThanOrEqual(2);
       for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThan(seen[i - 1]!);
       expect(rated).toBe(true);

@@ -1,13 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { startCli } from './background-cli.js';
+import { SHADOWLOG_BIN } from './shadowlog-bin.js';
 
-/** The built `shadowlog` command. */
-export const SHADOWLOG_BIN = join(import.meta.dirname, '..', '..', 'bin', 'shadowlog.js');
+export { SHADOWLOG_BIN };
 
 /** What a finished command printed and returned. */
 export interface CliResult {
+  /** The exit code (-1 when a signal ended it). */
   readonly code: number;
+  /** All it wrote to stdout. */
   readonly stdout: string;
+  /** All it wrote to stderr. */
   readonly stderr: string;
 }
 
@@ -50,6 +53,7 @@ export async function shadowlogJson<T>(args: readonly string[]): Promise<T> {
 
 /** A `shadowlog serve` in the background. */
 export interface RunningServer {
+  /** The `serve` child, for its pid or a SIGKILL. */
   readonly process: ChildProcess;
   /** `nbd://127.0.0.1:PORT/SET` */
   readonly uri: string;
@@ -57,40 +61,14 @@ export interface RunningServer {
   stop(): Promise<number>;
 }
 
-/** Start `shadowlog serve` on random ports; resolves once it serves. */
-export function serve(home: string, set: string): Promise<RunningServer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [SHADOWLOG_BIN, '--home', home, 'serve', set, '--nbd', '127.0.0.1:0'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stderr = '';
-    const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`serve did not start: ${stderr}`));
-    }, 30_000);
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const match = /NBD (nbd:\/\/\S+)/.exec(stderr);
-      if (match) {
-        clearTimeout(timer);
-        resolve({
-          process: child,
-          uri: match[1]!.replace(/,$/, ''),
-          stop: async () => {
-            child.kill('SIGTERM');
-            return exited;
-          },
-        });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited ${code}: ${stderr}`));
-    });
-  });
+/** Start `shadowlog serve` on random ports; resolves once it serves (SIGKILL after 30 s without). */
+export async function serve(home: string, set: string): Promise<RunningServer> {
+  const { cli, match } = await startCli(
+    ['--home', home, 'serve', set, '--nbd', '127.0.0.1:0'],
+    /NBD (nbd:\/\/\S+)/,
+    {
+      stream: 'stderr',
+    },
+  );
+  return { process: cli.process, uri: match[1]!.replace(/,$/, ''), stop: () => cli.signal('SIGTERM') };
 }

@@ -1,30 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setPaths } from '../../../adapters/composition-root/set-home.js';
 import { openSetReadOnly } from '../../../adapters/composition-root/set-store.js';
 import type { RecordedEvent } from '../../../domain/events.js';
 import { readAll } from '../../support/read-all.js';
 import { serve, shadowlog } from '../../support/run-cli.js';
+import { memberArgs, suiteHome } from '../../support/suite-home.js';
 
 interface Listed {
   checkpoints: { name: string; position: number; eventPosition: number; time: string }[];
 }
 
 describe('shadowlog checkpoint (built CLI, no server: in-process)', () => {
-  let home: string;
-  const h = () => ['--home', home];
-
-  beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'shadowlog-checkpoint-'));
-    const members = ['a.img', 'b.img'].flatMap((m) => ['--member', join(home, m)]);
-    expect((await shadowlog([...h(), 'create', 'DSA1', '--size', '4M', ...members])).code).toBe(0);
-  });
-
-  afterAll(async () => {
-    await rm(home, { recursive: true, force: true });
-  });
+  const suite = suiteHome('checkpoint', (dir) => [
+    ['create', 'DSA1', '--size', '4M', ...memberArgs(dir, ['a.img', 'b.img'])],
+  ]);
+  const h = suite.args;
 
   it('creates, lists (human and --json) and deletes; the log holds both events', async () => {
     const created = await shadowlog([...h(), 'checkpoint', 'DSA1', 'b1']);
@@ -46,7 +36,7 @@ describe('shadowlog checkpoint (built CLI, no server: in-process)', () => {
     const empty = await shadowlog([...h(), 'checkpoint', 'list', 'DSA1']);
     expect(empty.stdout).toMatch(/DSA1 has no checkpoints/);
 
-    const store = await openSetReadOnly(setPaths(home, 'DSA1', null, null), home);
+    const store = await openSetReadOnly(setPaths(suite.dir, 'DSA1', null, null), suite.dir);
     try {
       const events: RecordedEvent[] = await readAll(store);
       const types = events.map((e) => e.event.type);
@@ -73,7 +63,7 @@ describe('shadowlog checkpoint (built CLI, no server: in-process)', () => {
   }, 60_000);
 
   it('goes through the running server when one serves the set', async () => {
-    const server = await serve(home, 'DSA1');
+    const server = await serve(suite.dir, 'DSA1');
     try {
       const created = await shadowlog([...h(), 'checkpoint', 'DSA1', 'live', '--json']);
       expect(created.code).toBe(0);

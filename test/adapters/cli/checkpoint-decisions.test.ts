@@ -1,13 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setPaths } from '../../../adapters/composition-root/set-home.js';
 import { openSetReadOnly } from '../../../adapters/composition-root/set-store.js';
 import { readAll } from '../../support/read-all.js';
 import { SHADOWLOG_BIN, shadowlog } from '../../support/run-cli.js';
+import { memberArgs, suiteHome } from '../../support/suite-home.js';
 
 const run = promisify(execFile);
 
@@ -17,18 +15,10 @@ const run = promisify(execFile);
  * relative to the operator's directory resolves.
  */
 describe('refusals are logged; members by id or relative path (built CLI)', () => {
-  let home: string;
-  const h = () => ['--home', home];
-
-  beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'shadowlog-decisions-'));
-    const members = ['r1.img', 'r2.img', 'r3.img'].flatMap((m) => ['--member', join(home, m)]);
-    expect((await shadowlog([...h(), 'create', 'DSA1', '--size', '4M', ...members])).code).toBe(0);
-  });
-
-  afterAll(async () => {
-    await rm(home, { recursive: true, force: true });
-  });
+  const suite = suiteHome('decisions', (dir) => [
+    ['create', 'DSA1', '--size', '4M', ...memberArgs(dir, ['r1.img', 'r2.img', 'r3.img'])],
+  ]);
+  const h = suite.args;
 
   it('dismount by relative path from the directory holding it; mount --policy minicopy refused → exit 4 and MountRefused in the log', async () => {
     // Run from the members' directory, naming the member by its file name only.
@@ -36,7 +26,7 @@ describe('refusals are logged; members by id or relative path (built CLI)', () =
       process.execPath,
       [SHADOWLOG_BIN, ...h(), 'dismount', 'DSA1', 'r2.img', '--policy', 'none'],
       {
-        cwd: home,
+        cwd: suite.dir,
       },
     );
     expect(dismounted.stdout).toMatch(/m2 dismounted at position \d+ with policy none/);
@@ -44,7 +34,7 @@ describe('refusals are logged; members by id or relative path (built CLI)', () =
     const refused = await shadowlog([...h(), 'mount', 'DSA1', 'm2', '--policy', 'minicopy']);
     expect(refused.code).toBe(4);
     expect(refused.stderr).toMatch(/m2/);
-    const store = await openSetReadOnly(setPaths(home, 'DSA1', null, null), home);
+    const store = await openSetReadOnly(setPaths(suite.dir, 'DSA1', null, null), suite.dir);
     try {
       const events = (await readAll(store)).map((r) => r.event);
       const refusals = events.filter((e) => e.type === 'MountRefused');

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SHADOWLOG_BIN, shadowlog, shadowlogJson } from '../../support/run-cli.js';
+import { memberArgs, suiteHome } from '../../support/suite-home.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -31,27 +31,10 @@ async function kurrentClientLoaded(args: readonly string[]): Promise<{ loaded: b
 }
 
 describe('a CLI that keeps its word (built binary)', () => {
-  let home: string;
-  const h = () => ['--home', home];
-
-  beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'shadowlog-word-'));
-    await shadowlogJson([
-      ...h(),
-      'create',
-      'TWO',
-      '--size',
-      '16M',
-      '--member',
-      join(home, 'a.img'),
-      '--member',
-      join(home, 'b.img'),
-    ]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await rm(home, { recursive: true, force: true });
-  });
+  const suite = suiteHome('word', (dir) => [
+    ['create', 'TWO', '--size', '16M', ...memberArgs(dir, ['a.img', 'b.img'])],
+  ]);
+  const h = suite.args;
 
   it('--version and -V print the version of package.json and exit 0', async () => {
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -104,7 +87,7 @@ describe('a CLI that keeps its word (built binary)', () => {
   }, 60_000);
 
   it('verify with two members says it cannot tell which copy is right, with progress in MiB/s', async () => {
-    const file = await open(join(home, 'b.img'), 'r+');
+    const file = await open(join(suite.dir, 'b.img'), 'r+');
     await file.write(Buffer.alloc(512 * 3, 0x77), 0, 512 * 3, 4000 * 512);
     await file.close();
     const json = await shadowlog([...h(), 'verify', 'TWO', '--json']);
@@ -136,9 +119,9 @@ describe('a CLI that keeps its word (built binary)', () => {
         '--size',
         '1M',
         '--member',
-        join(home, 'l1.img'),
+        join(suite.dir, 'l1.img'),
         '--member',
-        join(home, 'l2.img'),
+        join(suite.dir, 'l2.img'),
       ],
     ]) {
       const result = await kurrentClientLoaded(args);
@@ -181,9 +164,9 @@ describe('a CLI that keeps its word (built binary)', () => {
       '--size',
       '16M',
       '--member',
-      join(home, 's1.img'),
+      join(suite.dir, 's1.img'),
       '--member',
-      join(home, 's2.img'),
+      join(suite.dir, 's2.img'),
     ]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(
@@ -201,9 +184,9 @@ describe('a CLI that keeps its word (built binary)', () => {
         '--size',
         '16M',
         '--member',
-        join(home, 't1.img'),
+        join(suite.dir, 't1.img'),
         '--member',
-        join(home, 't2.img'),
+        join(suite.dir, 't2.img'),
       ]);
       // `script` gives the command a pseudo-terminal, so stderr is a TTY and the bar is drawn.
       const command = [process.execPath, SHADOWLOG_BIN, ...h(), 'verify', 'TTY']

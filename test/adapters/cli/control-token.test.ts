@@ -1,24 +1,13 @@
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { publishServer } from '../../../adapters/composition-root/server-info.js';
 import { setPaths } from '../../../adapters/composition-root/set-home.js';
 import { serve, shadowlogJson } from '../../support/run-cli.js';
+import { testHome } from '../../support/test-home.js';
 
 const TIMEOUT_MS = 90_000;
 const INFO = { pid: process.pid, http: '127.0.0.1:1', nbd: null, startedAt: '2026-01-01T00:00:00Z' };
-
-const dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function newDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'shadowlog-token-'));
-  dirs.push(dir);
-  return dir;
-}
 
 async function modeOf(path: string): Promise<number> {
   return (await lstat(path)).mode & 0o777;
@@ -26,7 +15,7 @@ async function modeOf(path: string): Promise<number> {
 
 describe('the control token is private and never written through a link', () => {
   it('publishServer: a pre-existing 0644 token becomes 0600 with the new token', async () => {
-    const dir = await newDir();
+    const dir = await testHome('token');
     const paths = setPaths(dir, 'DSA1');
     await mkdir(paths.dir);
     await writeFile(paths.token, 'old-token\n', { mode: 0o644 });
@@ -40,7 +29,7 @@ describe('the control token is private and never written through a link', () => 
   });
 
   it('publishServer: symlinks at control.token and server.json are replaced, their targets untouched', async () => {
-    const dir = await newDir();
+    const dir = await testHome('token');
     const paths = setPaths(dir, 'DSA1');
     await mkdir(paths.dir);
     const victim = join(dir, 'victim');
@@ -62,7 +51,7 @@ describe('the control token is private and never written through a link', () => 
   it(
     'shadowlog serve: an old 0644 token and a symlinked one are both replaced by a 0600 file',
     async () => {
-      const home = await newDir();
+      const home = await testHome('token');
       await shadowlogJson([
         '--home',
         home,

@@ -1,29 +1,20 @@
 import { existsSync } from 'node:fs';
-import { link, mkdtemp, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { link, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openSet } from '../../../adapters/composition-root/open-set.js';
 import { setPaths } from '../../../adapters/composition-root/set-home.js';
 import { openSetStore } from '../../../adapters/composition-root/set-store.js';
 import { decide } from '../../../domain/shadow-set-decider.js';
 import { initialState } from '../../../domain/shadow-set-state.js';
 import { serve, shadowlog, shadowlogJson } from '../../support/run-cli.js';
+import { testHome } from '../../support/test-home.js';
 
 const SIZE = 8 * 1024 * 1024;
 /** Test timeout: each case runs a few CLI processes of ~1 s on a loaded 2-core machine. */
 const TIMEOUT_MS = 120_000;
-
-const homes: string[] = [];
-afterEach(async () => {
-  await Promise.all(homes.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function newHome(): Promise<string> {
-  const home = await mkdtemp(join(tmpdir(), 'shadowlog-create-'));
-  homes.push(home);
-  return home;
-}
+/** The error-path case runs 13 CLI processes: ~50 s alone here, past 120 s with the machine busy. */
+const ERROR_PATHS_TIMEOUT_MS = 240_000;
 
 /** An existing image of SIZE holding data: a pattern at the start and a marker deep inside. */
 async function dataImage(path: string): Promise<Buffer> {
@@ -44,7 +35,7 @@ describe('create builds a mirror that is true', () => {
   it(
     'an image holding data next to a new sparse image: the new one gets a full copy, verify passes, reads give the data',
     async () => {
-      const home = await newHome();
+      const home = await testHome('create');
       const data = join(home, 'data.img');
       const expected = await dataImage(data);
       const fresh = join(home, 'fresh.img');
@@ -106,7 +97,7 @@ describe('create builds a mirror that is true', () => {
   it(
     'a hard link or a symlink to a member is the same file: refused with exit 2 naming both, nothing left behind',
     async () => {
-      const home = await newHome();
+      const home = await testHome('create');
       const data = join(home, 'data.img');
       const expected = await dataImage(data);
       await link(data, join(home, 'hard.img'));
@@ -139,7 +130,7 @@ describe('create builds a mirror that is true', () => {
   it(
     '--assume-clean is recorded (create, show, explain say so) and nothing is copied',
     async () => {
-      const home = await newHome();
+      const home = await testHome('create');
       const data = join(home, 'data.img');
       await dataImage(data);
       const other = join(home, 'other.img');
@@ -169,7 +160,7 @@ describe('create builds a mirror that is true', () => {
   it(
     'an initial copy cut short (create killed after recording the set) is resumed by the next open',
     async () => {
-      const home = await newHome();
+      const home = await testHome('create');
       const data = join(home, 'data.img');
       const expected = await dataImage(data);
       const fresh = join(home, 'fresh.img');
@@ -220,7 +211,7 @@ describe('create builds a mirror that is true', () => {
   it(
     'every error path of create exits with the README table code',
     async () => {
-      const home = await newHome();
+      const home = await testHome('create');
       const a = join(home, 'a.img');
       const b = join(home, 'b.img');
       await shadowlogJson(['--home', home, 'create', 'OK', '--size', '1M', '--member', a, '--member', b]);
@@ -272,6 +263,6 @@ describe('create builds a mirror that is true', () => {
       expect(existsSync(join(home, 'X'))).toBe(false);
       expect(existsSync(join(home, 'n.img'))).toBe(false);
     },
-    TIMEOUT_MS,
+    ERROR_PATHS_TIMEOUT_MS,
   );
 });

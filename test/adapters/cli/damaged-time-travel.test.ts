@@ -1,9 +1,6 @@
-import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { SEAL_FRAME_BYTES } from '../../../adapters/store/embedded/index.js';
-import { shadowlog } from '../../support/run-cli.js';
+import { basename } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { flipInLastRecord, lastSegment, setWithHistory } from '../../support/damaged-log.js';
 
 /**
  * Issue 12, "time travel before a damaged region", end to end with the built command on real
@@ -15,44 +12,12 @@ import { shadowlog } from '../../support/run-cli.js';
 /** Several CLI processes of ~1 s each on a loaded 2-core machine. */
 const TIMEOUT_MS = 180_000;
 
-const homes: string[] = [];
-afterEach(async () => {
-  await Promise.all(homes.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function findLogDir(dir: string): Promise<string> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.isFile() && entry.name.endsWith('.seg')) return dir;
-    if (entry.isDirectory()) {
-      const found = await findLogDir(join(dir, entry.name)).catch(() => null);
-      if (found) return found;
-    }
-  }
-  throw new Error(`no segment under ${dir}`);
-}
-
-async function flipByte(path: string, offset: number): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    await handle.read(byte, 0, 1, offset);
-    byte[0] = byte[0]! ^ 0x10;
-    await handle.write(byte, 0, 1, offset);
-  } finally {
-    await handle.close();
-  }
-}
-
 describe('time travel before a damaged region (CLI)', () => {
   it(
     'show --at, replay --until and audit --to before the damage answer as before; the rest exits 5',
     async () => {
-      const home = await mkdtemp(join(tmpdir(), 'shadowlog-damage-'));
-      homes.push(home);
-      const run = (...args: string[]) => shadowlog(['--home', home, ...args]);
-      const members = ['a', 'b', 'c'].flatMap((m) => ['--member', join(home, `${m}.img`)]);
-      expect((await run('create', 'DSA1', '--size', '16M', ...members)).code).toBe(0);
-      expect((await run('dismount', 'DSA1', 'm3', '--policy', 'minicopy')).code).toBe(0);
+      const { home, run: runArgs } = await setWithHistory('damage');
+      const run = (...args: string[]) => runArgs(args);
       const early = JSON.parse((await run('show', 'DSA1', '--json')).stdout) as { position: number };
       const p = String(early.position);
       // Later history, in later batches: the damage goes in the very last one.
@@ -74,16 +39,9 @@ describe('time travel before a damaged region (CLI)', () => {
         before.push(result.stdout);
       }
 
-      const logDir = await findLogDir(join(home, 'DSA1'));
-      const segment = join(
-        logDir,
-        (await readdir(logDir))
-          .filter((n) => n.endsWith('.seg'))
-          .sort()
-          .at(-1)!,
-      );
+      const { segment } = await lastSegment(home);
       // 5 bytes before the last seal: inside the last record of the last batch, a valid seal after it.
-      await flipByte(segment, (await stat(segment)).size - SEAL_FRAME_BYTES - 5);
+      await flipInLastRecord(segment);
 
       for (const [i, q] of queries.entries()) {
         const result = await run(...q);

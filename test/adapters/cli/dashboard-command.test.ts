@@ -1,52 +1,16 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InfoAnswer, ViewAnswer } from '../../../adapters/http/read-api.js';
-import { SHADOWLOG_BIN, serve, shadowlog } from '../../support/run-cli.js';
+import { backgroundCli } from '../../support/background-cli.js';
+import { serve, shadowlog } from '../../support/run-cli.js';
 import { haveTools } from '../nbd/nbd-harness.js';
 
 const run = promisify(execFile);
 const TIMEOUT_MS = 90_000;
-
-/** A background `shadowlog` child: its output so far, a wait for a pattern, a signal. */
-function background(args: readonly string[]) {
-  const child: ChildProcess = spawn(process.execPath, [SHADOWLOG_BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-  return {
-    stdout: () => stdout,
-    stderr: () => stderr,
-    async waitFor(
-      stream: 'stdout' | 'stderr',
-      pattern: RegExp,
-      timeoutMs = 30_000,
-    ): Promise<RegExpExecArray> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const match = pattern.exec(stream === 'stdout' ? stdout : stderr);
-        if (match) return match;
-        if (Date.now() > deadline) throw new Error(`no ${pattern} in:\n${stdout}\nstderr:\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-    async signal(signal: NodeJS.Signals): Promise<number> {
-      child.kill(signal);
-      return exited;
-    },
-  };
-}
 
 /** Base URL and token from a `#token=` URL. */
 function parseUrl(url: string): { base: string; token: string } {
@@ -71,9 +35,9 @@ describe('shadowlog dashboard through the built CLI', () => {
   it(
     '--json prints {dashboard:{url,address,token}}; reading needs the token; SIGINT exits 0',
     async () => {
-      const d = background([...h(), 'dashboard', 'DB', '--json']);
+      const d = backgroundCli([...h(), 'dashboard', 'DB', '--json']);
       try {
-        await d.waitFor('stdout', /\}\s*\}\s*$/);
+        await d.waitFor(/\}\s*\}\s*$/);
         const doc = JSON.parse(d.stdout()) as { dashboard: { url: string; address: string; token: string } };
         expect(doc.dashboard.url).toBe(`http://${doc.dashboard.address}/#token=${doc.dashboard.token}`);
         expect(doc.dashboard.address).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -91,9 +55,9 @@ describe('shadowlog dashboard through the built CLI', () => {
   it(
     '--log DIR serves a log folder; a non-loopback --http without TLS is refused (exit 2)',
     async () => {
-      const d = background(['dashboard', '--log', join(home, 'DB', 'log')]);
+      const d = backgroundCli(['dashboard', '--log', join(home, 'DB', 'log')]);
       try {
-        const match = await d.waitFor('stdout', /^dashboard: (http:\/\/\S+)$/m);
+        const match = await d.waitFor(/^dashboard: (http:\/\/\S+)$/m);
         const { base, token } = parseUrl(match[1]!);
         const view = (await (await fetch(`${base}/api/view?token=${token}`)).json()) as ViewAnswer;
         expect(view.summary.set).toBe('DB');
@@ -134,9 +98,9 @@ describe('shadowlog dashboard through the built CLI', () => {
         bundle,
       ]);
       expect(exported.code, exported.stderr).toBe(0);
-      const d = background(['dashboard', '--log', bundle]);
+      const d = backgroundCli(['dashboard', '--log', bundle]);
       try {
-        const match = await d.waitFor('stdout', /^dashboard: (http:\/\/\S+)$/m);
+        const match = await d.waitFor(/^dashboard: (http:\/\/\S+)$/m);
         const { base, token } = parseUrl(match[1]!);
         const info = (await (await fetch(`${base}/api/info?token=${token}`)).json()) as InfoAnswer;
         expect(info.firstPosition).toBeGreaterThan(0);
@@ -157,10 +121,10 @@ describe('shadowlog dashboard through the built CLI', () => {
     'follows a server in another process: a write over NBD comes down the stream',
     async () => {
       const server = await serve(home, 'DB');
-      const d = background([...h(), 'dashboard', 'DB']);
+      const d = backgroundCli([...h(), 'dashboard', 'DB']);
       const controller = new AbortController();
       try {
-        const match = await d.waitFor('stdout', /^dashboard: (http:\/\/\S+)$/m);
+        const match = await d.waitFor(/^dashboard: (http:\/\/\S+)$/m);
         const { base, token } = parseUrl(match[1]!);
         const response = await fetch(`${base}/api/stream?token=${token}`, { signal: controller.signal });
         const reader = response.body!.getReader();
@@ -189,9 +153,9 @@ describe('shadowlog dashboard through the built CLI', () => {
   it(
     'serve --http prints the dashboard URL; the page URL opens the read API',
     async () => {
-      const s = background([...h(), 'serve', 'DB', '--nbd', '127.0.0.1:0', '--http', '127.0.0.1:0']);
+      const s = backgroundCli([...h(), 'serve', 'DB', '--nbd', '127.0.0.1:0', '--http', '127.0.0.1:0']);
       try {
-        const match = await s.waitFor('stderr', /^dashboard: (http:\/\/\S+)$/m);
+        const match = await s.waitFor(/^dashboard: (http:\/\/\S+)$/m, { stream: 'stderr' });
         const { base, token } = parseUrl(match[1]!);
         const info = (await (await fetch(`${base}/api/info?token=${token}`)).json()) as InfoAnswer;
         expect(info).toMatchObject({ set: 'DB', readOnly: false });

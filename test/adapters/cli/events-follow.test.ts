@@ -1,78 +1,38 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHADOWLOG_BIN, serve, shadowlog } from '../../support/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { backgroundCli } from '../../support/background-cli.js';
+import { serve, shadowlog } from '../../support/run-cli.js';
+import { memberArgs, suiteHome } from '../../support/suite-home.js';
 import { haveTools } from '../nbd/nbd-harness.js';
 
 const run = promisify(execFile);
 
-/** A `shadowlog events --follow` child: what it printed so far, and a wait for a line. */
-function follow(args: readonly string[]) {
-  const child: ChildProcess = spawn(process.execPath, [SHADOWLOG_BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-  return {
-    output: () => stdout,
-    /** Resolves once stdout matches; rejects after `timeoutMs` (polls every 50 ms). */
-    async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<void> {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(stdout)) {
-        if (Date.now() > deadline) throw new Error(`no ${pattern} in:\n${stdout}\nstderr:\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-    async interrupt(signal: NodeJS.Signals): Promise<number> {
-      child.kill(signal);
-      return exited;
-    },
-  };
-}
-
 describe.runIf(haveTools('events --follow', ['qemu-io']))(
   'shadowlog events --follow through the built CLI',
   () => {
-    let home: string;
-    const h = () => ['--home', home];
-
-    beforeAll(async () => {
-      home = await mkdtemp(join(tmpdir(), 'shadowlog-follow-'));
-      const members = ['a.img', 'b.img'].flatMap((m) => ['--member', join(home, m)]);
-      expect((await shadowlog([...h(), 'create', 'FO', '--size', '16M', ...members])).code).toBe(0);
-    }, 60_000);
-
-    afterAll(async () => {
-      await rm(home, { recursive: true, force: true });
-    });
+    const suite = suiteHome('follow', (dir) => [
+      ['create', 'FO', '--size', '16M', ...memberArgs(dir, ['a.img', 'b.img'])],
+    ]);
+    const h = suite.args;
 
     it('without a server: prints the log, then events another CLI process appends; SIGINT exits 0', async () => {
-      const f = follow([...h(), 'events', 'FO', '--follow']);
+      const f = backgroundCli([...h(), 'events', 'FO', '--follow']);
       try {
         await f.waitFor(/ShadowSetCreated/);
-        expect(f.output()).not.toMatch(/MemberDismounted/);
+        expect(f.stdout()).not.toMatch(/MemberDismounted/);
         expect((await shadowlog([...h(), 'dismount', 'FO', 'm2', '--policy', 'minicopy'])).code).toBe(0);
         await f.waitFor(/MemberDismounted\s+member m2, policy minicopy/);
         expect((await shadowlog([...h(), 'mount', 'FO', 'm2', '--wait'])).code).toBe(0);
         await f.waitFor(/CopyCompleted\s+member m2/);
       } finally {
-        expect(await f.interrupt('SIGINT')).toBe(0);
+        expect(await f.signal('SIGINT')).toBe(0);
       }
     }, 90_000);
 
     it('with a server writing over NBD: new writes appear, filters apply, SIGTERM exits 0', async () => {
-      const server = await serve(home, 'FO');
-      const f = follow([
+      const server = await serve(suite.dir, 'FO');
+      const f = backgroundCli([
         ...h(),
         'events',
         'FO',
@@ -94,7 +54,7 @@ describe.runIf(haveTools('events --follow', ['qemu-io']))(
           .map((l) => JSON.parse(l) as { type: string; lbn: number; count: number });
         expect(lines).toEqual([expect.objectContaining({ type: 'BlocksWritten', lbn: 4096, count: 8 })]);
       } finally {
-        expect(await f.interrupt('SIGTERM')).toBe(0);
+        expect(await f.signal('SIGTERM')).toBe(0);
         await server.stop();
       }
     }, 90_000);

@@ -1,8 +1,7 @@
-import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { shadowlog } from '../../support/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { flipByte, setWithHistory } from '../../support/damaged-log.js';
 
 /**
  * `log export` end to end with the built command: a bundle answers show/replay/events as the
@@ -13,42 +12,14 @@ import { shadowlog } from '../../support/run-cli.js';
 /** A few CLI processes of ~1 s each on a loaded 2-core machine. */
 const TIMEOUT_MS = 180_000;
 
-const homes: string[] = [];
-afterEach(async () => {
-  await Promise.all(homes.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function setWithHistory(): Promise<{
-  home: string;
-  run: (args: string[]) => ReturnType<typeof shadowlog>;
-}> {
-  const home = await mkdtemp(join(tmpdir(), 'shadowlog-bundle-'));
-  homes.push(home);
-  const run = (args: string[]) => shadowlog(['--home', home, ...args]);
-  const members = ['a', 'b', 'c'].flatMap((m) => ['--member', join(home, `${m}.img`)]);
-  expect((await run(['create', 'DSA1', '--size', '16M', ...members])).code).toBe(0);
-  expect((await run(['dismount', 'DSA1', 'm3', '--policy', 'minicopy'])).code).toBe(0);
-  expect((await run(['mount', 'DSA1', 'm3'])).code).toBe(0);
-  return { home, run };
-}
-
-async function flipByte(path: string, offset: number): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    await handle.read(byte, 0, 1, offset);
-    byte[0] = byte[0]! ^ 0x10;
-    await handle.write(byte, 0, 1, offset);
-  } finally {
-    await handle.close();
-  }
-}
+/** After the fixture's dismount: m3 back by minicopy, so the log holds a whole copy. */
+const MOUNT_M3 = [['mount', 'DSA1', 'm3']];
 
 describe('incident bundles (CLI)', () => {
   it(
     'a bundle gives the same answers as the log for every position it holds; before it exits 3',
     async () => {
-      const { home, run } = await setWithHistory();
+      const { home, run } = await setWithHistory('bundle', MOUNT_M3);
       const last =
         (JSON.parse((await run(['--json', 'replay', 'DSA1'])).stdout) as { events: number }).events - 1;
       const out = join(home, 'bundle');
@@ -96,7 +67,7 @@ describe('incident bundles (CLI)', () => {
   it(
     'a flipped byte in an event or the snapshot of a bundle is refused with exit 5 naming the file',
     async () => {
-      const { home, run } = await setWithHistory();
+      const { home, run } = await setWithHistory('bundle', MOUNT_M3);
       for (const file of ['log', 'snapshots']) {
         const out = join(home, `bundle-${file}`);
         expect((await run(['log', 'export', 'DSA1', '--from', '4', '--to', '6', '--out', out])).code).toBe(0);

@@ -1,33 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { shadowlog, shadowlogJson } from '../../support/run-cli.js';
+import { memberArgs, suiteHome } from '../../support/suite-home.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 describe('numbers with separators, right plurals and ISO times (built binary)', () => {
-  let home: string;
-  const h = () => ['--home', home];
-
-  beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'shadowlog-numbers-'));
-    await shadowlogJson([
-      ...h(),
-      'create',
-      'NUM',
-      '--size',
-      '16M',
-      '--member',
-      join(home, 'a.img'),
-      '--member',
-      join(home, 'b.img'),
-    ]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await rm(home, { recursive: true, force: true });
-  });
+  const suite = suiteHome('numbers', (dir) => [
+    ['create', 'NUM', '--size', '16M', ...memberArgs(dir, ['a.img', 'b.img'])],
+  ]);
+  const h = suite.args;
 
   it('log check: "1 segment", "1 record" (the fresh log holds ShadowSetCreated only)', async () => {
     const result = await shadowlog([...h(), 'log', 'check', 'NUM']);
@@ -83,7 +65,7 @@ describe('numbers with separators, right plurals and ISO times (built binary)', 
   }, 60_000);
 
   it('size errors write bytes with separators', async () => {
-    const args = ['--member', join(home, 'x.img'), '--member', join(home, 'y.img')];
+    const args = ['--member', join(suite.dir, 'x.img'), '--member', join(suite.dir, 'y.img')];
     const odd = await shadowlog([...h(), 'create', 'ODD', '--size', '1000', ...args]);
     expect(odd.code).toBe(2);
     expect(odd.stderr).toContain("size '1000' is 1,000 bytes: it must be a positive multiple of 512 bytes");

@@ -1,20 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSet } from '../../../adapters/composition-root/create-set.js';
 import { openSet } from '../../../adapters/composition-root/open-set.js';
 import { setPaths } from '../../../adapters/composition-root/set-home.js';
 import { summarise } from '../../../projections/set-summary.js';
-
-const made: string[] = [];
-afterEach(async () => {
-  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
+import { testHome } from '../../support/test-home.js';
 
 async function homeWithSet(): Promise<string> {
-  const home = await mkdtemp(join(tmpdir(), 'shadowlog-open-set-'));
-  made.push(home);
+  const home = await testHome('open-set');
   const created = await createSet(setPaths(home, 'DSA1'), home, {
     sizeBytes: 1024 * 1024,
     memberPaths: [join(home, 'a.img'), join(home, 'b.img')],

@@ -1,55 +1,30 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHADOWLOG_BIN, shadowlog } from '../../support/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { backgroundCli } from '../../support/background-cli.js';
+import { shadowlog } from '../../support/run-cli.js';
+import { memberArgs, suiteHome } from '../../support/suite-home.js';
 
 describe('shadowlog show --watch on a pipe (built CLI)', () => {
-  let home: string;
-  const h = () => ['--home', home];
-
-  beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'shadowlog-watch-'));
-    const members = ['a.img', 'b.img'].flatMap((m) => ['--member', join(home, m)]);
-    expect((await shadowlog([...h(), 'create', 'SW', '--size', '4M', ...members])).code).toBe(0);
-    expect((await shadowlog([...h(), 'dismount', 'SW', 'm2', '--policy', 'minicopy'])).code).toBe(0);
-  }, 60_000);
-
-  afterAll(async () => {
-    await rm(home, { recursive: true, force: true });
-  });
+  const suite = suiteHome('watch', (dir) => [
+    ['create', 'SW', '--size', '4M', ...memberArgs(dir, ['a.img', 'b.img'])],
+    ['dismount', 'SW', 'm2', '--policy', 'minicopy'],
+  ]);
+  const h = suite.args;
 
   it('prints one line per change while another process mounts and dismounts; SIGINT exits 0', async () => {
-    const child = spawn(process.execPath, [SHADOWLOG_BIN, ...h(), 'show', 'SW', '--watch'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-    const waitFor = async (pattern: RegExp) => {
-      const deadline = Date.now() + 20_000;
-      while (!pattern.test(stdout)) {
-        if (Date.now() > deadline) throw new Error(`no ${pattern} in:\n${stdout}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const watch = backgroundCli([...h(), 'show', 'SW', '--watch']);
     try {
-      await waitFor(/position \d+; members: m1 valid, m2 dismounted; bitmaps: m2 0 chunks marked\n/);
+      await watch.waitFor(/position \d+; members: m1 valid, m2 dismounted; bitmaps: m2 0 chunks marked\n/);
       expect((await shadowlog([...h(), 'mount', 'SW', 'm2', '--wait'])).code).toBe(0);
-      await waitFor(/members: m1 valid, m2 valid\n/);
+      await watch.waitFor(/members: m1 valid, m2 valid\n/);
       expect((await shadowlog([...h(), 'dismount', 'SW', 'm2', '--policy', 'none'])).code).toBe(0);
-      await waitFor(/members: m1 valid, m2 valid\n.*m2 dismounted\n/s);
-      const lines = stdout.trim().split('\n');
+      await watch.waitFor(/members: m1 valid, m2 valid\n.*m2 dismounted\n/s);
+      const lines = watch.stdout().trim().split('\n');
       // One line per change, not one per event: consecutive lines differ past the position.
       const states = lines.map((l) => l.replace(/^\S+ position \d+; /, ''));
       for (let i = 1; i < states.length; i++) expect(states[i]).not.toBe(states[i - 1]);
       expect(lines.length).toBeLessThan(8);
     } finally {
-      child.kill('SIGINT');
-      expect(await exited).toBe(0);
+      expect(await watch.signal('SIGINT')).toBe(0);
     }
   }, 90_000);
 

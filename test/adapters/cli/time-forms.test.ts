@@ -1,8 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { shadowlog, shadowlogJson } from '../../support/run-cli.js';
+import { memberArgs, suiteHome } from '../../support/suite-home.js';
 
 interface Window {
   fromPosition: number;
@@ -12,19 +10,11 @@ interface Window {
 }
 
 describe('time forms and exit codes of show, audit, explain, events (built CLI)', () => {
-  let home: string;
-  const h = () => ['--home', home];
-
-  beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'shadowlog-time-'));
-    const members = ['a.img', 'b.img'].flatMap((m) => ['--member', join(home, m)]);
-    expect((await shadowlog([...h(), 'create', 'TF', '--size', '4M', ...members])).code).toBe(0);
-    expect((await shadowlog([...h(), 'dismount', 'TF', 'm2', '--policy', 'minicopy'])).code).toBe(0);
-  }, 60_000);
-
-  afterAll(async () => {
-    await rm(home, { recursive: true, force: true });
-  });
+  const suite = suiteHome('time', (dir) => [
+    ['create', 'TF', '--size', '4M', ...memberArgs(dir, ['a.img', 'b.img'])],
+    ['dismount', 'TF', 'm2', '--policy', 'minicopy'],
+  ]);
+  const h = suite.args;
 
   it.each([
     ['show', '--at', '-5'],

@@ -1,38 +1,25 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findControlClient } from '../../../adapters/composition-root/set-control.js';
 import { setPaths } from '../../../adapters/composition-root/set-home.js';
-import { type RunningServer, serve, shadowlog, shadowlogJson } from '../../support/run-cli.js';
+import { type RunningServer, serve, shadowlog } from '../../support/run-cli.js';
+import { memberArgs, suiteHome } from '../../support/suite-home.js';
 
 /** 256 MiB, two members: a verify through the server lasts long enough for several polls. */
 const SIZE = '256M';
 
 describe('verify through a running server shows progress like offline (built binary)', () => {
-  let home: string;
+  const suite = suiteHome('verify-served', (dir) => [
+    ['create', 'BIG', '--size', SIZE, ...memberArgs(dir, ['a.img', 'b.img'])],
+  ]);
+  const h = suite.args;
   let server: RunningServer | null = null;
-  const h = () => ['--home', home];
 
   beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'shadowlog-verify-served-'));
-    await shadowlogJson([
-      ...h(),
-      'create',
-      'BIG',
-      '--size',
-      SIZE,
-      '--member',
-      join(home, 'a.img'),
-      '--member',
-      join(home, 'b.img'),
-    ]);
-    server = await serve(home, 'BIG');
+    server = await serve(suite.dir, 'BIG');
   }, 60_000);
 
   afterAll(async () => {
     await server?.stop();
-    await rm(home, { recursive: true, force: true });
   });
 
   it('on a pipe: plain progress lines from the server, from 0% to 100% with MiB/s', async () => {
@@ -54,7 +41,7 @@ describe('verify through a running server shows progress like offline (built bin
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ identical: true, members: ['m1', 'm2'] });
     expect(json.stderr).not.toMatch(/verify: \d+%/);
-    const client = await findControlClient(setPaths(home, 'BIG'));
+    const client = await findControlClient(setPaths(suite.dir, 'BIG'));
     expect(client).not.toBeNull();
     const state = await client!.state();
     expect(state.progress.find((p) => p.kind === 'verify')).toEqual({
