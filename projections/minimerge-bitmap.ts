@@ -38,14 +38,7 @@ export class MinimergeBitmap {
   /** Fold a run of consecutive write events: the same as {@link apply} of each. */
   applyWrites(run: WriteRun): void {
     const skip = Math.max(0, Math.min(run.length, this.fromPosition - run.firstPosition));
-    const chunkBlocks = this.geometry.chunkBlocks;
-    const { lbns, counts } = run;
-    const chunks = this.chunks;
-    // chunkOf (geometry.ts) in line.
-    for (let i = skip; i < run.length; i++) {
-      const lbn = lbns[i]!;
-      chunks.set(Math.floor(lbn / chunkBlocks), Math.floor((lbn + counts[i]! - 1) / chunkBlocks));
-    }
+    this.chunks.setWrites(run.lbns, run.counts, skip, run.length, this.geometry.chunkBlocks);
     this.writes += run.length - skip;
   }
 }
