@@ -1,6 +1,7 @@
 import { ChunkBitmap } from '../domain/chunk-bitmap.js';
 import type { RecordedEvent } from '../domain/events.js';
 import { chunkOf, type Geometry } from '../domain/geometry.js';
+import type { ReplayVisitor } from '../domain/ports/event-store.js';
 import type { WriteRun } from '../domain/write-run.js';
 
 /**
@@ -41,4 +42,9 @@ export class MinimergeBitmap {
     this.chunks.setWrites(run.lbns, run.counts, skip, run.length, this.geometry.chunkBlocks);
     this.writes += run.length - skip;
   }
+}
+
+/** A replay visitor (domain/ports/event-store.ts) that folds into `bitmap`. */
+export function minimergeVisitor(bitmap: MinimergeBitmap): ReplayVisitor {
+  return { onWrites: (run) => bitmap.applyWrites(run), onEvent: (recorded) => bitmap.apply(recorded) };
 }
