@@ -4,13 +4,12 @@ import { openLogDirReader } from '../adapters/composition-root/dashboard-source.
 import { startDashboardServer } from '../adapters/http/dashboard-server.js';
 import { defaultPageDir } from '../adapters/http/page-files.js';
 import type { InfoAnswer, ViewAnswer } from '../adapters/http/read-api.js';
-import { openEmbeddedStore } from '../adapters/store/embedded/index.js';
-import { EVENT_SCHEMA_VERSION, type ShadowEvent, type WriteEventType } from '../domain/events.js';
+import { buildBenchLog } from './log-bench.js';
 
 /**
  * Benchmark of the dashboard's read API on a long log (10M events; 1M with `quick`): the log
- * is built as bench/log-bench.ts builds its replay log (a minicopy dismount early, so every
- * write marks a bitmap, and no sync, so the minimerge bitmap spans the whole log), then served
+ * is bench/log-bench.ts's (buildBenchLog: a minicopy dismount early, so every write marks a
+ * bitmap, and no sync, so the minimerge bitmap spans the whole log), served
  * read-only by the dashboard server (no snapshot on disk: the server's own in-memory ones).
  * Measured over HTTP from this process: the first `GET /api/timeline` (the one pass over the
  * log on open), then `GET /api/view?at=P` at 200 random positions (a slider move). Target on
@@ -31,66 +30,8 @@ export interface DashboardBenchResult {
   readonly pageBytes: number;
 }
 
-const VOLUME_BLOCKS = 2 ** 24;
-const CHUNK_BLOCKS = 127;
-const BUILD_APPEND_EVENTS = 1_000_000;
 const VIEW_SAMPLES = 200;
 const WARM_UP = 5;
-
-function write(type: WriteEventType, lbn: number, count: number): ShadowEvent {
-  return { type, v: EVENT_SCHEMA_VERSION, lbn, count };
-}
-
-/** ShadowSetCreated, a minicopy dismount of m2, then pseudo-random writes up to `events`. */
-async function buildLog(dir: string, events: number): Promise<void> {
-  const store = await openEmbeddedStore(dir, { streamId: 'BENCH' });
-  try {
-    await store.append([
-      {
-        type: 'ShadowSetCreated',
-        v: EVENT_SCHEMA_VERSION,
-        setId: 'BENCH',
-        blockSize: 512,
-        blocks: VOLUME_BLOCKS,
-        chunkBlocks: CHUNK_BLOCKS,
-        members: [
-          { id: 'm0', path: '/bench/m0.img' },
-          { id: 'm1', path: '/bench/m1.img' },
-          { id: 'm2', path: '/bench/m2.img' },
-        ],
-      },
-      write('BlocksWritten', 0, 8),
-      {
-        type: 'MemberDismounted',
-        v: EVENT_SCHEMA_VERSION,
-        member: 'm2',
-        policy: 'minicopy',
-        fingerprint: null,
-      },
-    ]);
-    const types: WriteEventType[] = [
-      'BlocksWritten',
-      'BlocksWritten',
-      'BlocksWritten',
-      'ZeroesWritten',
-      'BlocksTrimmed',
-    ];
-    let seed = 12345;
-    // Bounded: each round appends at least one event.
-    for (let next = 3; next < events; ) {
-      const n = Math.min(BUILD_APPEND_EVENTS, events - next);
-      const batch: ShadowEvent[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        batch[i] = write(types[seed % 5]!, (seed >>> 3) % (VOLUME_BLOCKS - 64), 1 + (seed % 64));
-      }
-      await store.append(batch);
-      next += n;
-    }
-  } finally {
-    await store.close();
-  }
-}
 
 /** Bytes of every file under `dir`, 0 when it does not exist. */
 async function treeBytes(dir: string): Promise<number> {
@@ -107,7 +48,7 @@ export async function runDashboardBench(options: {
 }): Promise<DashboardBenchResult> {
   const events = options.quick ? 1_000_000 : 10_000_000;
   const logDir = join(options.dir, 'log');
-  await buildLog(logDir, events);
+  await (await buildBenchLog(logDir, events, 'BENCH')).close();
   const reader = await openLogDirReader(logDir);
   const token = 'bench';
   const started = performance.now();

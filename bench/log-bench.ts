@@ -91,7 +91,7 @@ export async function runLogBench(options: LogBenchOptions): Promise<LogBenchRes
   const logDir = path.join(options.dir, 'replay-log');
   const logEvents = quick ? 1_000_000 : 10_000_000;
   try {
-    const store = await buildReplayLog(logDir, logEvents);
+    const store = await buildBenchLog(logDir, logEvents);
     try {
       const replayEventsPerSec = await measureReplay(store);
       const replayRecordEventsPerSec = await measureRecordReplay(store);
@@ -159,10 +159,19 @@ async function measureAppends(
   }
 }
 
-/** ShadowSetCreated, a few writes, a minicopy dismount of m2, then writes up to `events`. */
-async function buildReplayLog(dir: string, events: number): Promise<EmbeddedEventStore> {
+/**
+ * The benchmarks' long log, in a new embedded log at `dir` (left open): ShadowSetCreated, a few
+ * writes, a minicopy dismount of m2 (so every later write marks a bitmap; no sync, so a
+ * minimerge bitmap spans the whole log), then pseudo-random writes, trims and write-zeroes up to
+ * `events`, appended in big batches. Also bench/dashboard-bench.ts's log.
+ */
+export async function buildBenchLog(
+  dir: string,
+  events: number,
+  streamId = 'bench-replay',
+): Promise<EmbeddedEventStore> {
   await rm(dir, { recursive: true, force: true });
-  const store = await openEmbeddedStore(dir, { streamId: 'bench-replay' });
+  const store = await openEmbeddedStore(dir, { streamId });
   await store.append([
     {
       type: 'ShadowSetCreated',

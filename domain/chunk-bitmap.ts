@@ -111,6 +111,39 @@ export class ChunkBitmap {
     this.orWord(lastWord, maskTo(last & 31));
   }
 
+  /**
+   * Set the chunks of writes `start .. end - 1` of a write run's columns (domain/write-run.ts):
+   * for each, chunks `floor(lbn / chunkBlocks) .. floor((lbn + count - 1) / chunkBlocks)`, the
+   * same as {@link set} of each. Replay's fold (domain/write-fold.ts) runs this once per run,
+   * so a write inside one word -- nearly all of them -- is one OR in the loop, no call.
+   */
+  setWrites(lbns: Float64Array, counts: Float64Array, start: number, end: number, chunkBlocks: number): void {
+    const words = this.words;
+    const chunks = this.chunks;
+    let population = this.population;
+    for (let i = start; i < end; i++) {
+      const lbn = lbns[i]!;
+      const first = Math.floor(lbn / chunkBlocks);
+      const last = Math.floor((lbn + counts[i]! - 1) / chunkBlocks);
+      const w = first >>> 5;
+      if (first >= 0 && first <= last && last < chunks && w === last >>> 5) {
+        const old = words[w]!;
+        const added = maskFrom(first & 31) & maskTo(last & 31) & ~old;
+        if (added !== 0) {
+          words[w] = old | added;
+          population += popcount(added);
+        }
+        continue;
+      }
+      // Spans words, or out of range: set() fills or throws (before changing anything), with
+      // the count in step.
+      this.population = population;
+      this.set(first, last);
+      population = this.population;
+    }
+    this.population = population;
+  }
+
   /** Whether `chunk` is set. */
   test(chunk: number): boolean {
     if (!Number.isInteger(chunk) || chunk < 0 || chunk >= this.chunks) {

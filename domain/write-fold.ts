@@ -18,17 +18,9 @@ export function evolveWrites(state: ShadowSetState, run: WriteRun): ShadowSetSta
     assert(false, `write event out of order at position ${run.firstPosition}`);
   }
   const marking = state.marking;
-  if (marking.length > 0) {
-    // chunkOf (geometry.ts) in line: Math.floor(lbn / chunkBlocks).
-    const chunkBlocks = geometry.chunkBlocks;
-    const lbns = run.lbns;
-    const counts = run.counts;
-    for (let i = 0; i < n; i++) {
-      const lbn = lbns[i]!;
-      const first = Math.floor(lbn / chunkBlocks);
-      const last = Math.floor((lbn + counts[i]! - 1) / chunkBlocks);
-      for (let m = 0; m < marking.length; m++) marking[m]!.set(first, last);
-    }
+  // One call per bitmap per run, the chunk arithmetic (chunkOf, geometry.ts) inside its loop.
+  for (let m = 0; m < marking.length; m++) {
+    marking[m]!.setWrites(run.lbns, run.counts, 0, n, geometry.chunkBlocks);
   }
   state.position = run.firstPosition + n - 1;
   state.recordedAt = run.recordedAts[n - 1]!;

@@ -1,6 +1,7 @@
 import { ChunkBitmap } from '../domain/chunk-bitmap.js';
 import type { RecordedEvent } from '../domain/events.js';
 import { chunkOf, type Geometry } from '../domain/geometry.js';
+import type { ReplayVisitor } from '../domain/ports/event-store.js';
 import type { WriteRun } from '../domain/write-run.js';
 
 /**
@@ -38,14 +39,12 @@ export class MinimergeBitmap {
   /** Fold a run of consecutive write events: the same as {@link apply} of each. */
   applyWrites(run: WriteRun): void {
     const skip = Math.max(0, Math.min(run.length, this.fromPosition - run.firstPosition));
-    const chunkBlocks = this.geometry.chunkBlocks;
-    const { lbns, counts } = run;
-    const chunks = this.chunks;
-    // chunkOf (geometry.ts) in line.
-    for (let i = skip; i < run.length; i++) {
-      const lbn = lbns[i]!;
-      chunks.set(Math.floor(lbn / chunkBlocks), Math.floor((lbn + counts[i]! - 1) / chunkBlocks));
-    }
+    this.chunks.setWrites(run.lbns, run.counts, skip, run.length, this.geometry.chunkBlocks);
     this.writes += run.length - skip;
   }
+}
+
+/** A replay visitor (domain/ports/event-store.ts) that folds into `bitmap`. */
+export function minimergeVisitor(bitmap: MinimergeBitmap): ReplayVisitor {
+  return { onWrites: (run) => bitmap.applyWrites(run), onEvent: (recorded) => bitmap.apply(recorded) };
 }

@@ -1,5 +1,6 @@
 import { LogCorruptError } from '../../domain/errors.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
+import { replayRange } from '../../processes/queries/replay-range.js';
 import { MinimergeBitmap } from '../../projections/minimerge-bitmap.js';
 import type { ProjectedState } from '../../projections/projected-state.js';
 import { readIntactPrefix } from '../composition-root/set-store.js';
@@ -59,12 +60,16 @@ export async function minimergeAt(
   const from = state.set.merge ? state.set.merge.fromPosition : (state.set.synced?.position ?? -1) + 1;
   const bitmap = new MinimergeBitmap(g, from);
   let time = 0;
-  for await (const batch of store.read(from, state.set.position + 1)) {
-    for (const r of batch) {
-      if (time === 0) time = r.recordedAt;
-      bitmap.apply(r);
-    }
-  }
+  await replayRange(store, from, state.set.position + 1, {
+    onWrites: (run) => {
+      if (time === 0) time = run.recordedAts[0]!;
+      bitmap.applyWrites(run);
+    },
+    onEvent: (recorded) => {
+      if (time === 0) time = recorded.recordedAt;
+      bitmap.apply(recorded);
+    },
+  });
   return { bitmap, time };
 }
 

@@ -1,9 +1,16 @@
 import { ChunkBitmap } from '../../domain/chunk-bitmap.js';
 import { assert } from '../../domain/errors.js';
 import type { RecordedEvent } from '../../domain/events.js';
-import type { Subscription } from '../../domain/ports/event-store.js';
-import { MinimergeBitmap } from '../../projections/minimerge-bitmap.js';
-import { initialProjectedState, type ProjectedState, project } from '../../projections/projected-state.js';
+import type { ReplayVisitor, Subscription } from '../../domain/ports/event-store.js';
+import type { WriteRun } from '../../domain/write-run.js';
+import { replayRange } from '../../processes/queries/replay-range.js';
+import { MinimergeBitmap, minimergeVisitor } from '../../projections/minimerge-bitmap.js';
+import {
+  initialProjectedState,
+  type ProjectedState,
+  project,
+  projectWrites,
+} from '../../projections/projected-state.js';
 import { decodeProjectedState, encodeProjectedState } from '../../projections/state-snapshot.js';
 import type { LogReader } from './log-reader.js';
 import { type MemorySnapshot, type MemorySnapshotBounds, MemorySnapshots } from './memory-snapshots.js';
@@ -17,10 +24,35 @@ export interface IndexedState {
   readonly minimerge: MinimergeBitmap | null;
 }
 
-/** Events per read of the log. */
-const READ_BATCH = 8192;
+/** Events per replay of the first pass: between two, it notices close(). */
+const PASS_SLICE_EVENTS = 1 << 20;
 /** Bounds of the in-memory snapshots: a slider move replays at most ~log/1024 events (8192 on 10M). */
 const SNAPSHOT_BOUNDS = { everyEvents: 4096, maxCount: 2048, maxBytes: 256 * 1024 * 1024 } as const;
+
+/**
+ * Thrown out of a fold when the minimerge bitmap must take events `from .. to` again (the sync
+ * point moved back over them): the fold is synchronous inside the store's replay, the refold
+ * reads the log, so the first pass stops its replay there, refolds, and goes on after `to`.
+ */
+class MinimergeRefold {
+  constructor(
+    readonly from: number,
+    readonly to: number,
+  ) {}
+}
+
+/** Entries `start .. end - 1` of `run` as a run (views, no copy; the run itself when whole). */
+function subRun(run: WriteRun, start: number, end: number): WriteRun {
+  if (start === 0 && end === run.length) return run;
+  return {
+    firstPosition: run.firstPosition + start,
+    length: end - start,
+    kinds: run.kinds.subarray(start, end),
+    lbns: run.lbns.subarray(start, end),
+    counts: run.counts.subarray(start, end),
+    recordedAts: run.recordedAts.subarray(start, end),
+  };
+}
 
 /** First position whose writes the minimerge bitmap of `state` holds (as `show` computes it). */
 function minimergeFrom(state: ProjectedState): number {
@@ -112,14 +144,17 @@ export class LogIndex {
     const base = snapshot ? this.restore(snapshot) : await this.seed();
     const { state } = base;
     let minimerge = base.minimerge;
-    for await (const batch of this.reader.store.read(state.set.position + 1, position + 1, {
-      batchSize: READ_BATCH,
-    })) {
-      for (const r of batch) {
-        project(state, r);
-        minimerge?.apply(r);
-      }
-    }
+    const mm = minimerge;
+    await replayRange(this.reader.store, state.set.position + 1, position + 1, {
+      onWrites: (run) => {
+        projectWrites(state, run);
+        mm?.applyWrites(run);
+      },
+      onEvent: (recorded) => {
+        project(state, recorded);
+        mm?.apply(recorded);
+      },
+    });
     const from = minimergeFrom(state);
     if (state.set.geometry !== null && (minimerge === null || minimerge.fromPosition !== from)) {
       // The sync point moved inside the replayed stretch (or before any snapshot): fold anew.
@@ -155,9 +190,7 @@ export class LogIndex {
 
   private async foldMinimerge(minimerge: MinimergeBitmap, from: number, to: number): Promise<void> {
     const start = Math.max(from, this.reader.firstPosition);
-    for await (const batch of this.reader.store.read(start, to + 1, { batchSize: READ_BATCH })) {
-      for (const r of batch) minimerge.apply(r);
-    }
+    await replayRange(this.reader.store, start, to + 1, minimergeVisitor(minimerge));
   }
 
   private async firstPass(): Promise<void> {
@@ -169,9 +202,24 @@ export class LogIndex {
       assert(this.reader.startState !== undefined, 'a log that starts after 0 needs its start state');
       this.live = await this.reader.startState();
     }
-    for await (const batch of store.read(first, end + 1, { batchSize: READ_BATCH })) {
+    // The store's replay: write runs folded as columns, no event object per write.
+    const visitor: ReplayVisitor = {
+      onWrites: (run) => this.foldWrites(run),
+      onEvent: (recorded) => this.foldEvent(recorded),
+    };
+    // Bounded: every round folds at least one event (a refold ends at an event folded).
+    for (let next = first; next <= end; ) {
       if (this.closed) return;
-      await this.fold(batch);
+      const to = Math.min(end + 1, next + PASS_SLICE_EVENTS);
+      try {
+        await replayRange(store, next, to, visitor);
+        next = to;
+      } catch (error) {
+        if (!(error instanceof MinimergeRefold)) throw error;
+        await this.refold(error);
+        next = error.to + 1;
+      }
+      assert(this.last === next - 1, `first pass folded to ${this.last}, expected ${next - 1}`);
     }
     if (this.closed) return;
     this.subscription = store.subscribe(this.last + 1, async (batch) => {
@@ -182,33 +230,82 @@ export class LogIndex {
     this.subscription.done.catch(() => undefined);
   }
 
-  /** Fold a batch into the timeline, the live projections, the minimerge bitmap and the snapshots. */
+  /** Fold a batch of the live subscription, event by event. */
   private async fold(batch: readonly RecordedEvent[]): Promise<void> {
-    const first = this.reader.firstPosition;
     for (const r of batch) {
       if (r.position <= this.last) continue; // A subscription may redeliver the boundary.
-      this.timelineBins.apply(r);
-      if (this.last < 0) this.firstTimeMs = r.recordedAt;
-      this.last = r.position;
-      this.lastTimeMs = r.recordedAt;
-      // A bundle's first event is already in the seeded state.
-      if (r.position > this.live.set.position) project(this.live, r);
-      await this.foldLiveMinimerge(r);
-      if (this.snapshots.due(r.position, first)) this.snapshots.add(this.snapshotOfLive());
+      try {
+        this.foldEvent(r);
+      } catch (error) {
+        if (!(error instanceof MinimergeRefold)) throw error;
+        await this.refold(error);
+      }
     }
   }
 
-  private async foldLiveMinimerge(r: RecordedEvent): Promise<void> {
-    const g = this.live.set.geometry;
-    if (g === null) return;
-    const from = minimergeFrom(this.live);
-    if (this.minimerge !== null && this.minimerge.fromPosition === from) {
-      this.minimerge.apply(r);
-      return;
+  /**
+   * Fold one event into the timeline, the live projections, the minimerge bitmap and the
+   * snapshots. Throws {@link MinimergeRefold} when the sync point moved back over folded events.
+   */
+  private foldEvent(r: RecordedEvent): void {
+    this.timelineBins.apply(r);
+    if (this.last < 0) this.firstTimeMs = r.recordedAt;
+    this.last = r.position;
+    this.lastTimeMs = r.recordedAt;
+    // A bundle's first event is already in the seeded state.
+    if (r.position > this.live.set.position) project(this.live, r);
+    this.liveMinimerge(r.position)?.apply(r);
+    this.snapshotIfDue(r.position);
+  }
+
+  /**
+   * {@link foldEvent} for a run of writes: cut where a snapshot is due, each piece folded as
+   * columns (timeline, projections, minimerge bitmap), then the snapshot taken.
+   */
+  private foldWrites(run: WriteRun): void {
+    const first = this.reader.firstPosition;
+    // Bounded: each round folds at least one entry.
+    for (let i = 0; i < run.length; ) {
+      const position = run.firstPosition + i;
+      const stop = Math.min(run.length, i + this.snapshots.nextDue(position, first) - position + 1);
+      this.timelineBins.applyWrites(run, i, stop);
+      if (this.last < 0) this.firstTimeMs = run.recordedAts[i]!;
+      this.last = run.firstPosition + stop - 1;
+      this.lastTimeMs = run.recordedAts[stop - 1]!;
+      // Entries already in a bundle's seeded state are not folded again.
+      const skip = Math.max(0, this.live.set.position + 1 - position);
+      if (i + skip < stop) projectWrites(this.live, subRun(run, i + skip, stop));
+      this.liveMinimerge(this.last)?.applyWrites(subRun(run, i, stop));
+      this.snapshotIfDue(this.last);
+      i = stop;
     }
+  }
+
+  /**
+   * The minimerge bitmap that follows the live state's sync point after the event at
+   * `position`, or null before the set exists. When the sync point moved, a new bitmap
+   * starts; if it starts at or before `position`, the events since are folded into it again
+   * (they are already past): {@link MinimergeRefold} asks the caller to, since that reads the log.
+   */
+  private liveMinimerge(position: number): MinimergeBitmap | null {
+    const g = this.live.set.geometry;
+    if (g === null) return null;
+    const from = minimergeFrom(this.live);
+    if (this.minimerge !== null && this.minimerge.fromPosition === from) return this.minimerge;
     this.minimerge = new MinimergeBitmap(g, from);
-    // The sync point may name a position already folded: those writes count again.
-    if (from <= r.position) await this.foldMinimerge(this.minimerge, from, r.position);
+    if (from <= position) throw new MinimergeRefold(from, position);
+    return this.minimerge;
+  }
+
+  /** Fold the events a {@link MinimergeRefold} names into the new bitmap, then the snapshot due there. */
+  private async refold(refold: MinimergeRefold): Promise<void> {
+    assert(this.minimerge !== null && this.last === refold.to, 'minimerge refold out of step');
+    await this.foldMinimerge(this.minimerge, refold.from, refold.to);
+    this.snapshotIfDue(refold.to);
+  }
+
+  private snapshotIfDue(position: number): void {
+    if (this.snapshots.due(position, this.reader.firstPosition)) this.snapshots.add(this.snapshotOfLive());
   }
 
   private snapshotOfLive(): MemorySnapshot {

@@ -43,6 +43,12 @@ export class MemorySnapshots {
     return (position - first + 1) % this.every === 0;
   }
 
+  /** The first position at or after `position` at which a snapshot is due (see {@link due}). */
+  nextDue(position: number, first: number): number {
+    const counted = position - first + 1;
+    return position + ((this.every - (counted % this.every)) % this.every);
+  }
+
   /** Keep a snapshot (positions ascending). */
   add(snapshot: MemorySnapshot): void {
     const previous = this.list[this.list.length - 1];

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { resolveMember } from '../../domain/member-lookup.js';
 import { chunkStory } from '../../processes/queries/chunk-story.js';
+import { replayRange } from '../../processes/queries/replay-range.js';
 import { WriteAudit } from '../../projections/write-audit.js';
 import { eventsPage } from './events-page.js';
 import { badRequest } from './http-errors.js';
@@ -131,10 +132,10 @@ async function auditAnswer(
     ...(lbn && { lbnStart: lbn.start, lbnEnd: lbn.end }),
   });
   if (window.toPosition >= window.fromPosition) {
-    for await (const batch of reader.store.read(window.fromPosition, window.toPosition + 1, {
-      batchSize: 8192,
-    }))
-      for (const r of batch) audit.apply(r);
+    await replayRange(reader.store, window.fromPosition, window.toPosition + 1, {
+      onWrites: (run) => audit.applyWrites(run),
+      onEvent: (recorded) => audit.apply(recorded),
+    });
   }
   const ranges = audit.result();
   const changed = ranges.reduce((n, r) => n + r.count, 0);

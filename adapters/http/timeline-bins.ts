@@ -1,5 +1,6 @@
 import { assert } from '../../domain/errors.js';
 import { isWriteEvent, type RecordedEvent } from '../../domain/events.js';
+import type { WriteRun } from '../../domain/write-run.js';
 import { eventLine } from '../../projections/event-view.js';
 import type { TimelineAnswer, TimelineBin, TimelineMarker } from './read-api.js';
 
@@ -61,6 +62,35 @@ export class TimelineBins {
       const excess = this.markers.length - MAX_TIMELINE_MARKERS;
       this.markers.splice(0, excess);
       this.markersDropped += excess;
+    }
+  }
+
+  /**
+   * Fold entries `start .. end - 1` of a run of writes (domain/write-run.ts): the same as
+   * {@link apply} of each, a bin's stretch of the run counted at once.
+   */
+  applyWrites(run: WriteRun, start: number, end: number): void {
+    const base = this.firstPosition;
+    // Bounded: each round consumes at least one entry.
+    for (let i = start; i < end; ) {
+      const position = run.firstPosition + i;
+      if (this.last === -1 ? position !== base : position !== this.last + 1) {
+        assert(false, `timeline got position ${position} after ${this.last}`);
+      }
+      let bin = Math.floor((position - base) / this.width);
+      if (bin >= FINE_BINS) {
+        this.halve();
+        bin = Math.floor((position - base) / this.width);
+      }
+      if (bin >= this.used) {
+        this.used = bin + 1;
+        this.times[bin] = run.recordedAts[i]!;
+      }
+      // The entries up to the bin's last position.
+      const stop = Math.min(end, i + (base + (bin + 1) * this.width - position));
+      this.writes[bin]! += stop - i;
+      this.last = run.firstPosition + stop - 1;
+      i = stop;
     }
   }
 

@@ -1,6 +1,7 @@
 import type { ChunkBitmap } from '../../domain/chunk-bitmap.js';
 import { CommandRejectedError, IoError, WrongExpectedPositionError } from '../../domain/errors.js';
 import type { DismountPolicy, RecordedEvent, WriteEvent } from '../../domain/events.js';
+import type { ReplayVisitor } from '../../domain/ports/event-store.js';
 import type { ShadowCommand } from '../../domain/shadow-set-commands.js';
 import { decide } from '../../domain/shadow-set-decider.js';
 import {
@@ -10,13 +11,15 @@ import {
   type MemberState,
   type ShadowSetState,
 } from '../../domain/shadow-set-state.js';
+import { evolveWrites } from '../../domain/write-fold.js';
 import { Semaphore } from '../../primitives/semaphore.js';
-import { MinimergeBitmap } from '../../projections/minimerge-bitmap.js';
+import { MinimergeBitmap, minimergeVisitor } from '../../projections/minimerge-bitmap.js';
 import type { CopyFinishJob } from '../copy/copy-finish-job.js';
 import type { CopyResult } from '../copy/copy-process.js';
 import { type ClusterStall, finishMultiHost } from '../copy/multi-host-finish.js';
 import type { SyncPoint } from '../engine/background-sync.js';
 import type { MergeResult } from '../merge/crash-merge.js';
+import { replayRange } from '../queries/replay-range.js';
 import { waitForAcknowledgements } from './acknowledgement-wait.js';
 import type { Coordination, LogDiagnostics } from './coordination.js';
 import type { CoordinationBase } from './coordination-base.js';
@@ -213,7 +216,7 @@ export class SharedStreamLog implements Coordination, ClusterStall {
 
   async writtenChunks(from: number, to: number): Promise<ChunkBitmap> {
     const written = new MinimergeBitmap(this.parts.geometry, from);
-    for await (const batch of this.parts.store.read(from, to)) for (const r of batch) written.apply(r);
+    await replayRange(this.parts.store, from, to, minimergeVisitor(written));
     return written.chunks;
   }
 
@@ -227,8 +230,12 @@ export class SharedStreamLog implements Coordination, ClusterStall {
     // A private fold that reads the stream's tail directly: this host's subscription may lag,
     // and waiting for it on every retry would let a busy host starve the decision.
     const state = cloneState(follower.state.set);
+    const tailVisitor: ReplayVisitor = {
+      onWrites: (run) => evolveWrites(state, run),
+      onEvent: (recorded) => evolve(state, recorded),
+    };
     for (let attempt = 0; attempt < MAX_DECISION_ATTEMPTS; attempt++) {
-      for await (const batch of store.read(state.position + 1)) for (const r of batch) evolve(state, r);
+      await replayRange(store, state.position + 1, undefined, tailVisitor);
       const events = decide(command, state);
       if (events.length === 0) return [];
       let last: number;

@@ -1,8 +1,9 @@
 import type { BlockDevice } from '../../domain/ports/block-device.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
-import { MinimergeBitmap } from '../../projections/minimerge-bitmap.js';
+import { MinimergeBitmap, minimergeVisitor } from '../../projections/minimerge-bitmap.js';
 import type { CopyScheduler } from '../copy/copy-scheduler.js';
 import { type MergeResult, runMerge } from '../merge/crash-merge.js';
+import { replayRange } from '../queries/replay-range.js';
 import type { SyncRecorder } from './background-sync.js';
 import type { BackgroundTasks } from './background-tasks.js';
 import type { EngineParts } from './engine-parts.js';
@@ -83,7 +84,7 @@ async function mergeAfterCrash(parts: RecoveryParts): Promise<MergeResult | null
   const from = state.merge ? state.merge.fromPosition : (state.synced?.position ?? -1) + 1;
   const resume = state.merge !== null;
   const chunks = new MinimergeBitmap(parts.engine.geometry, from);
-  for await (const batch of parts.store.read(from)) for (const r of batch) chunks.apply(r);
+  await replayRange(parts.store, from, undefined, minimergeVisitor(chunks));
   if (chunks.writes === 0 && !resume) return null;
   const result = await runMerge(parts.engine, chunks.chunks, resume);
   // Forced: the merged writes are an earlier run's, not this one's.

@@ -2,6 +2,7 @@ import type { EventStore } from '../../domain/ports/event-store.js';
 import { ChunkHistory, type ChunkMark } from '../../projections/chunk-history.js';
 import type { CopyJournal } from '../../projections/copy-journal.js';
 import type { ProjectedState } from '../../projections/projected-state.js';
+import { replayRange } from './replay-range.js';
 
 /** One copy as `explain --json` reports it. */
 export type ExplainedCopy = ReturnType<typeof explainedCopies>[number];
@@ -68,8 +69,10 @@ export function explainedCopies(journal: CopyJournal, member: string | undefined
 }
 
 /**
- * Which writes marked chunk `n` in which bitmap, up to the window's end. Reads from 0: a
- * bitmap that marks the chunk in the window may have started before it.
+ * Which writes marked chunk `n` in which bitmap, up to the window's end. Folds from 0, through
+ * the store's replay (write runs, no event object per write): the answer lists every bitmap
+ * that ever marked the chunk with its first marks, and a snapshot holds neither which writes
+ * marked a chunk nor the bitmaps that ended, so no later start would be exact.
  */
 export async function explainChunk(
   store: EventStore,
@@ -78,8 +81,10 @@ export async function explainChunk(
   window: { readonly fromPosition: number; readonly toPosition: number },
 ): Promise<ExplainedChunk> {
   const history = new ChunkHistory(n);
-  for await (const batch of store.read(0, window.toPosition + 1, { batchSize: 8192 }))
-    for (const r of batch) history.apply(r);
+  await replayRange(store, 0, window.toPosition + 1, {
+    onWrites: (run) => history.applyWrites(run),
+    onEvent: (recorded) => history.apply(recorded),
+  });
   const bitmaps = history
     .result()
     .filter((b) => member === undefined || b.member === member)

@@ -3,10 +3,10 @@ import type { EventStore } from '../../domain/ports/event-store.js';
 import {
   initialProjectedState,
   type ProjectedState,
-  projectBatch,
   projectingVisitor,
 } from '../../projections/projected-state.js';
 import { decodeProjectedState } from '../../projections/state-snapshot.js';
+import { replayRange } from './replay-range.js';
 
 /** Where stateAt may find a projection snapshot to start from. */
 export interface SnapshotSource {
@@ -60,13 +60,8 @@ export async function stateAt(
       }
     }
   }
-  const from = state.set.position + 1;
-  if (store.replay !== undefined) {
-    // The store's fast path: write runs folded from typed arrays, no event object per write.
-    await store.replay(from, position + 1, projectingVisitor(state));
-  } else {
-    for await (const batch of store.read(from, position + 1)) projectBatch(state, batch);
-  }
+  // The store's fast path when it has one: write runs folded from typed arrays, no event object per write.
+  await replayRange(store, state.set.position + 1, position + 1, projectingVisitor(state));
   return state;
 }
 

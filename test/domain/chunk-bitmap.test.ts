@@ -409,3 +409,47 @@ describe('ChunkBitmap', () => {
     expect(copy.count()).toBe(chunks);
   });
 });
+
+describe('ChunkBitmap.setWrites', () => {
+  const write = fc.record({ lbn: fc.nat({ max: 3000 }), count: fc.integer({ min: 1, max: 700 }) });
+  it('sets the same chunks and count as set() of each write, in one word or across words', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(write, { maxLength: 80 }),
+        fc.nat(),
+        fc.nat(),
+        (chunkBlocks, writes, a, b) => {
+          const chunks = Math.ceil(3700 / chunkBlocks);
+          const plain = new ChunkBitmap(chunks);
+          const fast = new ChunkBitmap(chunks);
+          const lbns = Float64Array.from(writes, (w) => w.lbn);
+          const counts = Float64Array.from(writes, (w) => w.count);
+          const start = writes.length === 0 ? 0 : a % writes.length;
+          const end = start + (writes.length === 0 ? 0 : b % (writes.length - start + 1));
+          for (let i = start; i < end; i++) {
+            plain.set(
+              Math.floor(lbns[i]! / chunkBlocks),
+              Math.floor((lbns[i]! + counts[i]! - 1) / chunkBlocks),
+            );
+          }
+          fast.setWrites(lbns, counts, start, end, chunkBlocks);
+          expect(fast.equals(plain)).toBe(true);
+          expect(fast.count()).toBe(plain.count());
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a write past the last chunk as set() does, keeping the count of what it set', () => {
+    const bitmap = new ChunkBitmap(64);
+    const lbns = Float64Array.of(0, 40, 64 * 8);
+    const counts = Float64Array.of(8, 300, 1);
+    expect(() => bitmap.setWrites(lbns, counts, 0, 3, 8)).toThrow(OutOfRangeError);
+    const model = new ChunkBitmap(64);
+    model.set(0, 0);
+    model.set(5, 42);
+    expect(bitmap.equals(model)).toBe(true);
+  });
+});

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../domain/events.js';
 import { makeGeometry } from '../../domain/geometry.js';
+import { ChunkHistory } from '../../projections/chunk-history.js';
 import { MinimergeBitmap } from '../../projections/minimerge-bitmap.js';
 import { initialProjectedState, projectBatch, projectingVisitor } from '../../projections/projected-state.js';
 import { WriteAudit } from '../../projections/write-audit.js';
@@ -73,6 +74,29 @@ describe('write-run fast path', () => {
           const fast = new WriteAudit(window);
           visitAsRuns(log, cap, { onWrites: (run) => fast.applyWrites(run), onEvent: (r) => fast.apply(r) });
           expect(fast.events).toBe(plain.events);
+          expect(fast.result()).toEqual(plain.result());
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('follows a chunk through every bitmap exactly like apply', () => {
+    fc.assert(
+      fc.property(
+        recordedLogArb,
+        fc.nat(),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 4 }),
+        (log, pick, capacity, maxMarks) => {
+          const chunk = pick % geometryOf(log).chunks;
+          const plain = new ChunkHistory(chunk, maxMarks);
+          for (const r of log) plain.apply(r);
+          const fast = new ChunkHistory(chunk, maxMarks);
+          visitAsRuns(log, capacity, {
+            onWrites: (run) => fast.applyWrites(run),
+            onEvent: (r) => fast.apply(r),
+          });
           expect(fast.result()).toEqual(plain.result());
         },
       ),

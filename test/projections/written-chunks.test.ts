@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import type { RecordedEvent, SetOrigin, ShadowEvent } from '../../domain/events.js';
 import { initialProjectedState, projectBatch } from '../../projections/projected-state.js';
 import { decodeProjectedState, encodeProjectedState } from '../../projections/state-snapshot.js';
-import { mayHoldData, writtenCount } from '../../projections/written-chunks.js';
+import {
+  evolveWrittenChunks,
+  evolveWrittenChunksRun,
+  initialWrittenChunks,
+  mayHoldData,
+  writtenCount,
+} from '../../projections/written-chunks.js';
+import { visitAsRuns } from '../support/write-runs.js';
 
 const BLOCKS = 1000; // not a whole number of chunks: the last chunk is short
 const CHUNK_BLOCKS = 16;
@@ -92,5 +99,37 @@ describe('written-chunks projection', () => {
     expect(written.reason).toMatch(reason);
     expect(mayHoldData(written, 5)).toBe(true);
     expect(writtenCount(written)).toBe(CHUNKS);
+  });
+});
+
+describe('written-chunks run fold', () => {
+  it('folds a run exactly like each write alone, for writes inside a word and across words', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1, 3, 16, 127),
+        fc.array(
+          fc.record({
+            type: fc.constantFrom('BlocksWritten', 'BlocksTrimmed', 'ZeroesWritten'),
+            lbn: fc.nat({ max: BLOCKS + 50 }),
+            count: fc.integer({ min: 1, max: 900 }),
+          }),
+          { maxLength: 60 },
+        ),
+        fc.integer({ min: 1, max: 9 }),
+        (chunkBlocks, writes, capacity) => {
+          const create = { ...created(FRESH), chunkBlocks } as ShadowEvent;
+          const log = recorded([create, ...writes.map((w) => ({ ...w, v: 1 }) as ShadowEvent)]);
+          const plain = initialWrittenChunks();
+          for (const r of log) evolveWrittenChunks(plain, r);
+          const fast = initialWrittenChunks();
+          visitAsRuns(log, capacity, {
+            onWrites: (run) => evolveWrittenChunksRun(fast, run),
+            onEvent: (r) => evolveWrittenChunks(fast, r),
+          });
+          expect(Array.from(fast.words)).toEqual(Array.from(plain.words));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

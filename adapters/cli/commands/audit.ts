@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../../../domain/errors.js';
 import type { EventStore } from '../../../domain/ports/event-store.js';
+import { replayRange } from '../../../processes/queries/replay-range.js';
 import { WriteAudit } from '../../../projections/write-audit.js';
 import type { LogSource } from '../../composition-root/incident-bundle-source.js';
 import type { CommandContext } from '../command-context.js';
@@ -46,8 +47,10 @@ export async function audit(
       ...(lbn && { lbnStart: lbn.start, lbnEnd: lbn.end }),
     });
     if (window.toPosition >= window.fromPosition) {
-      for await (const batch of store.read(window.fromPosition, window.toPosition + 1))
-        for (const r of batch) audit.apply(r);
+      await replayRange(store, window.fromPosition, window.toPosition + 1, {
+        onWrites: (run) => audit.applyWrites(run),
+        onEvent: (recorded) => audit.apply(recorded),
+      });
     }
     const ranges = audit.result();
     const blocks = ranges.reduce((n, r) => n + r.count, 0);

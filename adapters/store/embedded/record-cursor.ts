@@ -43,6 +43,8 @@ export interface RecordVisitor {
   onEvent(recorded: RecordedEvent): void;
 }
 
+/** 2^32, the weight of a write record's lbn high bytes. */
+const TWO_POW_32 = 2 ** 32;
 /** Bytes of a frame up to and including its kind byte. */
 const BODY_KIND_END = RECORD_HEADER_BYTES + 1;
 /** Default window size: large enough that the per-read overhead vanishes on replay. */
@@ -62,6 +64,8 @@ export class RecordCursor {
   private segment: SegmentState;
   private handle: fs.FileHandle | null = null;
   private window: Buffer;
+  /** DataView over {@link window} for walkRuns; null until first needed. */
+  private view: DataView | null = null;
   /** File offset of window[0]. */
   private windowStart = 0;
   private windowLength = 0;
@@ -192,6 +196,7 @@ export class RecordCursor {
    */
   private walkRuns(run: WriteRun, visitor: ReplayVisitor, max: number): number {
     const buf = this.window;
+    const view = this.windowView();
     const segment = this.segment;
     const limit = Math.min(max, segment.records - this.recordIndex);
     const end = this.windowLength;
@@ -200,18 +205,20 @@ export class RecordCursor {
     let rel = this.offset - this.windowStart;
     let n = 0;
     let k = 0;
-    // Bounded by the window: every round consumes a frame or stops.
+    // Bounded by the window: every round consumes a frame or stops. The fields are read
+    // through a DataView (one load each, in line) rather than Buffer.read* (checked calls).
     while (rel + BODY_KIND_END <= end) {
       const kind = buf[rel + 8]! & KIND_MASK;
       if (kind >= KIND_BLOCKS_WRITTEN && kind <= KIND_ZEROES_WRITTEN && n < limit) {
-        if (rel + WRITE_RECORD_BYTES <= end && readU32(buf, rel + 4) === WRITE_BODY_BYTES) {
-          if (writeFrameCrc(buf, rel) !== readU32(buf, rel)) {
+        if (rel + WRITE_RECORD_BYTES <= end && view.getUint32(rel + 4, true) === WRITE_BODY_BYTES) {
+          if (writeFrameCrc(buf, rel) !== view.getUint32(rel, true)) {
             throw corruptAt(segment, this.windowStart + rel, frameProblem(checkFrame(buf, rel, end)));
           }
           kinds[k] = kind;
-          lbns[k] = writeLbnOf(buf, rel);
-          counts[k] = writeCountOf(buf, rel);
-          recordedAts[k] = buf.readDoubleLE(rel + 9);
+          // writeLbnOf / writeCountOf (record-codec.ts): lbn u48, count u32, little-endian.
+          lbns[k] = view.getUint32(rel + 17, true) + view.getUint16(rel + 21, true) * TWO_POW_32;
+          counts[k] = view.getUint32(rel + 23, true);
+          recordedAts[k] = view.getFloat64(rel + 9, true);
           rel += WRITE_RECORD_BYTES;
           n++;
           if (++k === capacity) k = flushRun(run, visitor, this.position + n, k);
@@ -224,7 +231,7 @@ export class RecordCursor {
       if (frameBytes < 0) throw corruptAt(segment, this.windowStart + rel, frameProblem(frameBytes));
       if (kind !== KIND_BATCH_SEAL) {
         k = flushRun(run, visitor, this.position + n, k);
-        const recordedAt = buf.readDoubleLE(rel + 9);
+        const recordedAt = view.getFloat64(rel + 9, true);
         visitor.onEvent({
           position: this.position + n,
           recordedAt,
@@ -239,6 +246,17 @@ export class RecordCursor {
     this.recordIndex += n;
     this.position += n;
     return n;
+  }
+
+  /** A DataView over the window buffer, made again only when the buffer was replaced. */
+  private windowView(): DataView {
+    const buf = this.window;
+    let view = this.view;
+    if (view === null || view.buffer !== buf.buffer || view.byteOffset !== buf.byteOffset) {
+      view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.view = view;
+    }
+    return view;
   }
 
   private decodeJson(buf: Buffer, rel: number, frameBytes: number): ShadowEvent {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSet } from '../../../adapters/composition-root/create-set.js';
 import {
@@ -13,6 +14,8 @@ import { LogIndex } from '../../../adapters/http/log-index.js';
 import { TimelineBins } from '../../../adapters/http/timeline-bins.js';
 import { runsOf } from '../../../adapters/http/view-answer.js';
 import { ChunkBitmap } from '../../../domain/chunk-bitmap.js';
+import type { EventStore } from '../../../domain/ports/event-store.js';
+import { createWriteRun } from '../../../domain/write-run.js';
 import { stateAt } from '../../../processes/queries/state-at.js';
 import { MinimergeBitmap } from '../../../projections/minimerge-bitmap.js';
 import { summarise } from '../../../projections/set-summary.js';
@@ -80,9 +83,90 @@ describe('the read API index of a log', () => {
     },
     TIMEOUT_MS,
   );
+
+  it(
+    'folds the same first pass through the store replay and through read (a store without replay)',
+    async () => {
+      const bounds = { everyEvents: 5, maxCount: 8, maxBytes: 1 << 30 };
+      const fast = new LogIndex(reader, bounds);
+      const store = reader.store;
+      // The same log behind the port without its replay fast path.
+      const plainStore: EventStore = {
+        append: (events, options) => store.append(events, options),
+        read: (from, to, options) => store.read(from, to, options),
+        subscribe: (from, onBatch) => store.subscribe(from, onBatch),
+        lastPosition: () => store.lastPosition(),
+        close: async () => {},
+      };
+      const slow = new LogIndex({ ...reader, store: plainStore }, bounds);
+      try {
+        await Promise.all([fast.ready, slow.ready]);
+        expect(store.replay).toBeDefined();
+        expect(fast.lastPosition).toBe(slow.lastPosition);
+        expect(fast.times).toEqual(slow.times);
+        expect(fast.timeline(64)).toEqual(slow.timeline(64));
+        expect(fast.snapshotStats()).toEqual(slow.snapshotStats());
+        expect(fast.current).toEqual(slow.current);
+        expect(fast.current).toEqual(await stateAt(store, fast.lastPosition));
+        for (let p = 0; p <= fast.lastPosition; p += 7) {
+          const [a, b] = [await fast.stateAt(p), await slow.stateAt(p)];
+          expect(a.state).toEqual(b.state);
+          expect(runsOf(a.minimerge!.chunks), `position ${p}`).toEqual(runsOf(b.minimerge!.chunks));
+        }
+      } finally {
+        await fast.close();
+        await slow.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
 });
 
 describe('the timeline bins', () => {
+  it('count a run of writes exactly as apply of each write, across bin widths', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 3000 }), fc.constant(0)), { maxLength: 40 }),
+        (pieces) => {
+          const plain = new TimelineBins(3);
+          const fast = new TimelineBins(3);
+          let p = 3;
+          for (const n of pieces) {
+            if (n === 0) {
+              const event = {
+                position: p,
+                recordedAt: 1_700_000_000_000 + p,
+                event: { type: 'MembersSynced', v: 1, position: p },
+              };
+              plain.apply(event as never);
+              fast.apply(event as never);
+              p++;
+              continue;
+            }
+            const run = createWriteRun(n);
+            run.firstPosition = p;
+            run.length = n;
+            for (let i = 0; i < n; i++) {
+              run.kinds[i] = 1;
+              run.lbns[i] = i;
+              run.counts[i] = 1;
+              run.recordedAts[i] = 1_700_000_000_000 + p + i;
+              const w = { type: 'BlocksWritten', v: 1, lbn: i, count: 1 };
+              plain.apply({ position: p + i, recordedAt: run.recordedAts[i]!, event: w } as never);
+            }
+            const cut = Math.floor(n / 3);
+            fast.applyWrites(run, 0, cut);
+            fast.applyWrites(run, cut, n);
+            p += n;
+          }
+          expect(fast.answer(4096)).toEqual(plain.answer(4096));
+          expect(fast.answer(5)).toEqual(plain.answer(5));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 30_000);
+
   it('keep every write counted and every marker as the log grows past the fine bins', () => {
     const bins = new TimelineBins(0);
     const events = 20_000;
