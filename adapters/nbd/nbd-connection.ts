@@ -25,6 +25,7 @@ import {
 import { type HandshakeExports, type NegotiatedSession, sessionTerms } from './nbd-session.js';
 import type { NbdTlsUpgrader } from './nbd-tls.js';
 import { replyParts } from './reply-parts.js';
+import { ReplyWriter } from './reply-writer.js';
 import { costOf } from './request-cost.js';
 import type { SharedBudget } from './shared-budget.js';
 import { SocketReader, whenDrained } from './socket-reader.js';
@@ -74,9 +75,7 @@ export class NbdConnection {
   private session: NegotiatedSession | undefined;
   private lockName: string | undefined;
   /** Release callbacks of replies written but not yet flushed; run on close so the budget drains. */
-  private readonly unflushed = new Set<() => void>();
-  /** Replies are corked until the end of this event-loop turn (see writeReply). */
-  private repliesCorked = false;
+  private readonly replies: ReplyWriter;
   private holdOpenForShutdown = false;
   private loopEnded: Promise<void> | undefined;
   private readonly socketClosed: Promise<void>;
@@ -93,6 +92,7 @@ export class NbdConnection {
     this.socket = raw;
     socket.setNoDelay(true);
     this.reader = new SocketReader(socket, READER_HIGH_WATER_BYTES);
+    this.replies = new ReplyWriter(socket);
     this.budget = new InFlightBudget(services.maxInFlightBytes, MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
     socket.on('error', (error) =>
       this.services.log('debug', `${label}: socket error: ${describeError(error)}`),
@@ -100,7 +100,7 @@ export class NbdConnection {
     this.socketClosed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     void this.socketClosed.then(() => {
       this.services.sharedBudget.cancel(this);
-      for (const release of [...this.unflushed]) release();
+      this.replies.releaseUnflushed();
     });
     this.finished = this.socketClosed.then(async () => {
       await this.budget.whenIdle();
@@ -231,6 +231,7 @@ export class NbdConnection {
       this.services.log('debug', `${this.label}: TLS socket error: ${describeError(error)}`),
     );
     this.socket = secure;
+    this.replies.useSocket(secure);
     this.reader = new SocketReader(secure, READER_HIGH_WATER_BYTES);
     this.tlsActive = true;
     this.services.log('debug', `${this.label}: ${secure.getProtocol() ?? '?'} ${secure.getCipher().name}`);
@@ -362,7 +363,7 @@ export class NbdConnection {
     const release = (): void => {
       if (released) return;
       released = true;
-      this.unflushed.delete(release);
+      this.replies.forget(release);
       this.budget.release(cost);
       if (shared) this.services.sharedBudget.release(cost);
       if (this.budget.inFlightRequests === 0) this.lastActiveMs = performance.now();
@@ -371,37 +372,11 @@ export class NbdConnection {
   }
 
   private sendOutcome(request: NbdRequest, outcome: CommandOutcome, release: () => void): void {
-    this.writeReply(replyParts(request.cookie, outcome, this.session?.structuredReplies ?? false), release);
+    this.replies.write(
+      replyParts(request.cookie, outcome, this.session?.structuredReplies ?? false),
+      release,
+    );
   }
-
-  /**
-   * Write one reply's parts, then release its charge once flushed. Replies are corked until the
-   * end of the event-loop turn: every reply that completes in one turn (a group-commit batch
-   * resolves its writes together; the thread pool hands back its finished member writes in one
-   * callback round) leaves in one writev. On loopback the sender's write syscall also runs the
-   * receiver's TCP path, so one syscall per 4 KiB write reply was the largest cost of the NBD
-   * write path in the CPU profile (bench/nbd-bench.ts); a turn adds no waiting beyond the turn.
-   */
-  private writeReply(parts: readonly Buffer[], release: () => void): void {
-    if (this.socket.destroyed || !this.socket.writable) {
-      release();
-      return;
-    }
-    this.unflushed.add(release);
-    if (!this.repliesCorked) {
-      this.repliesCorked = true;
-      this.socket.cork();
-      setImmediate(this.uncorkReplies);
-    }
-    for (let i = 0; i < parts.length - 1; i++) this.socket.write(parts[i]!);
-    this.socket.write(parts[parts.length - 1]!, () => release());
-  }
-
-  /** End of the turn: send every reply corked in it. Bound: one pending uncork per connection. */
-  private readonly uncorkReplies = (): void => {
-    this.repliesCorked = false;
-    this.socket.uncork();
-  };
 
   private write(data: Buffer): void {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(data);
