@@ -54,7 +54,7 @@ export class CopyPass {
     // Bounded: each step issues one unit or waits for one; units are finite (chunks of the volume).
     outer: for (const run of runs) {
       for (let first = run.first; first < run.first + run.count; first += this.unitChunks) {
-        if (this.failure !== null) break outer;
+        if (this.failure !== null || progress.checkpointFailure !== null) break outer;
         stop = this.stopRequested(shouldAbort);
         if (stop !== null) break outer;
         this.issue(this.unit(first, Math.min(this.unitChunks, run.first + run.count - first)));
@@ -67,13 +67,20 @@ export class CopyPass {
         }
         progress.advance();
         if (this.failure === null && progress.checkpointDue()) {
-          await progress.checkpoint();
+          progress.checkpointInBackground();
           progress.report(false);
         }
       }
     }
     await Promise.all(pending);
     progress.advance();
+    // A failed checkpoint ends the copy as before (the error reaches the scheduler), unless a
+    // unit failed first: that failure decides how the copy ends.
+    const checkpointError = await progress.settled().then(
+      () => null,
+      (error: unknown) => error,
+    );
+    if (this.failure === null && checkpointError !== null) throw checkpointError;
     return { failure: this.failure, outcome: stop?.outcome ?? null, reason: stop?.reason ?? null };
   }
 
