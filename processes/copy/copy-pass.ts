@@ -6,7 +6,10 @@ import { mayHoldData } from '../../projections/written-chunks.js';
 import type { CopyParts } from './copy-parts.js';
 import type { CopyOutcome, CopyTuning } from './copy-process.js';
 import type { CopyProgress, CopyUnit } from './copy-progress.js';
-import { TargetError } from './target-error.js';
+import { UnitCopier } from './unit-copier.js';
+
+/** A sparse unit spans at most this many units' worth of chunks (64 MiB at the default tuning). */
+const SPARSE_SPAN_UNITS = 64;
 
 /** How a pass ended short of its plan (all null: it copied every planned unit). */
 export interface PassEnd {
@@ -32,12 +35,13 @@ export class CopyPass {
   private readonly pending = new Set<Promise<void>>();
   private bytesInFlight = 0;
   private failure: unknown = null;
+  private readonly copier: UnitCopier;
 
   constructor(
     private readonly parts: CopyParts,
     /** The copy target's device. */
     readonly target: BlockDevice,
-    private readonly source: string,
+    source: string,
     private readonly progress: CopyProgress,
     private readonly rate: RateLimiter,
     private readonly tuning: CopyTuning,
@@ -45,6 +49,7 @@ export class CopyPass {
     const g = parts.geometry;
     this.chunkBytes = g.chunkBlocks * g.blockSize;
     this.unitChunks = Math.max(1, Math.floor(tuning.ioBytes / this.chunkBytes));
+    this.copier = new UnitCopier(parts, target, source);
   }
 
   /** Copy `runs`, checkpointing the prefix as it grows; stops at the first error, abort or close. */
@@ -53,11 +58,13 @@ export class CopyPass {
     let stop: Omit<PassEnd, 'failure'> | null = null;
     // Bounded: each step issues one unit or waits for one; units are finite (chunks of the volume).
     outer: for (const run of runs) {
-      for (let first = run.first; first < run.first + run.count; first += this.unitChunks) {
+      for (let first = run.first; first < run.first + run.count; ) {
         if (this.failure !== null || progress.checkpointFailure !== null) break outer;
         stop = this.stopRequested(shouldAbort);
         if (stop !== null) break outer;
-        this.issue(this.unit(first, Math.min(this.unitChunks, run.first + run.count - first)));
+        const unit = this.sparseUnit(first, run.first + run.count);
+        this.issue(unit);
+        first += unit.count;
         // Bounded: at most `inFlight` units and `inFlightBytes` bytes (one unit always goes).
         while (
           pending.size >= tuning.inFlight ||
@@ -105,22 +112,45 @@ export class CopyPass {
     return null;
   }
 
-  private unit(first: number, count: number): CopyUnit {
+  private unit(first: number, count: number, ioBytes?: number): CopyUnit {
     const g = this.parts.geometry;
-    return { first, count, bytes: chunkRunBlocks(g, first, count) * g.blockSize, done: false };
+    const bytes = chunkRunBlocks(g, first, count) * g.blockSize;
+    return { first, count, bytes, ioBytes: ioBytes ?? bytes, done: false };
+  }
+
+  /**
+   * The next unit from `first`, before `end`: `unitChunks` chunks that may hold data, with the
+   * chunks between them that do not, up to SPARSE_SPAN_UNITS units' span. A sparse full copy then
+   * moves a buffer of data per unit and punches one hole, instead of a unit per 1 MiB of volume.
+   * `written` is read here only to size the unit; copyUnit decides again under the range lock.
+   */
+  private sparseUnit(first: number, end: number): CopyUnit {
+    const written = this.parts.follower.state.written;
+    const limit = Math.min(end, first + this.unitChunks * SPARSE_SPAN_UNITS);
+    if (written === undefined || !written.vouches) {
+      return this.unit(first, Math.min(this.unitChunks, end - first));
+    }
+    let next = first;
+    let dataChunks = 0;
+    // Bounded by `limit`.
+    while (next < limit && dataChunks < this.unitChunks) {
+      if (mayHoldData(written, next)) dataChunks++;
+      next++;
+    }
+    return this.unit(first, next - first, Math.max(1, dataChunks) * this.chunkBytes);
   }
 
   private issue(unit: CopyUnit): void {
     this.progress.issued(unit);
-    this.bytesInFlight += unit.bytes;
+    this.bytesInFlight += unit.ioBytes;
     const p = this.copyUnit(unit).then(
       () => {
         this.pending.delete(p);
-        this.bytesInFlight -= unit.bytes;
+        this.bytesInFlight -= unit.ioBytes;
       },
       (error: unknown) => {
         this.pending.delete(p);
-        this.bytesInFlight -= unit.bytes;
+        this.bytesInFlight -= unit.ioBytes;
         this.failure ??= error;
       },
     );
@@ -131,59 +161,17 @@ export class CopyPass {
     const g = this.parts.geometry;
     const lbn = unit.first * g.chunkBlocks;
     const blocks = unit.bytes / g.blockSize;
-    await this.rate.take(unit.bytes);
+    await this.rate.take(unit.ioBytes);
     const buffer = this.buffers.pop() ?? new Uint8Array(this.unitChunks * this.chunkBytes);
     const release = await this.parts.rangeLock.acquire(lbn, lbn + blocks);
     try {
       // Under the range lock: a write to these chunks is either folded already (its bit is set)
       // or waits for the lock and then reaches the target itself.
-      const written = this.parts.follower.state.written;
-      const end = unit.first + unit.count;
-      // Bounded: each step covers at least one chunk of the unit.
-      for (let first = unit.first; first < end; ) {
-        const data = written === undefined || mayHoldData(written, first);
-        let next = first + 1;
-        while (next < end && (written === undefined || mayHoldData(written, next)) === data) next++;
-        const at = first * g.chunkBlocks * g.blockSize;
-        const bytes = chunkRunBlocks(g, first, next - first) * g.blockSize;
-        if (data) await this.copyRange(buffer.subarray(0, bytes), at);
-        else await this.zeroRange(buffer.subarray(0, bytes), at);
-        first = next;
-      }
+      await this.copier.copy(unit.first, unit.count, buffer, this.parts.follower.state.written);
     } finally {
       release();
       this.buffers.push(buffer);
     }
     unit.done = true;
-  }
-
-  /** Read `view.length` bytes at `at` from a valid member and write them to the target. */
-  private async copyRange(view: Uint8Array, at: number): Promise<void> {
-    await this.parts.reads.readValid(view, at, this.source);
-    try {
-      await this.target.write(view, at);
-    } catch (error) {
-      throw new TargetError(error);
-    }
-  }
-
-  /**
-   * Make never-written chunks read as zeroes on the target without copying them: a hole where the
-   * target can punch one, else read the target and write zeroes only where it is not already zero.
-   */
-  private async zeroRange(view: Uint8Array, at: number): Promise<void> {
-    try {
-      if (this.target.zeroRange) return await this.target.zeroRange(at, view.length);
-      await this.target.read(view, at);
-      for (let i = 0; i < view.length; i++) {
-        if (view[i] !== 0) {
-          view.fill(0);
-          await this.target.write(view, at);
-          return;
-        }
-      }
-    } catch (error) {
-      throw new TargetError(error);
-    }
   }
 }

@@ -4,14 +4,16 @@ import type { CopyState } from '../../domain/shadow-set-state.js';
 import type { CopyParts } from './copy-parts.js';
 import type { CopyOutcome, CopyResult, CopyTuning } from './copy-process.js';
 
-/** One I/O unit of a copy: a run of chunks, up to the tuning's I/O size. */
+/** One I/O unit of a copy: a run of chunks, up to the tuning's I/O size of data. */
 export interface CopyUnit {
   /** First chunk. */
   readonly first: number;
   /** Chunks. */
   readonly count: number;
-  /** Bytes (the last chunk of the volume may be short). */
+  /** Bytes of its chunks (the last chunk of the volume may be short): what progress counts. */
   readonly bytes: number;
+  /** Bytes it is expected to read and write: `bytes`, or less for a sparse unit (its data chunks). */
+  readonly ioBytes: number;
   /** Set when the unit is on the target. */
   done: boolean;
 }
