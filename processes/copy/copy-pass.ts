@@ -1,15 +1,11 @@
 import type { ChunkBitmap, ChunkRun } from '../../domain/chunk-bitmap.js';
-import { chunkRunBlocks } from '../../domain/geometry.js';
 import type { BlockDevice } from '../../domain/ports/block-device.js';
 import type { RateLimiter } from '../../primitives/rate-limiter.js';
-import { mayHoldData } from '../../projections/written-chunks.js';
 import type { CopyParts } from './copy-parts.js';
 import type { CopyOutcome, CopyTuning } from './copy-process.js';
 import type { CopyProgress, CopyUnit } from './copy-progress.js';
 import { UnitCopier } from './unit-copier.js';
-
-/** A sparse unit spans at most this many units' worth of chunks (64 MiB at the default tuning). */
-const SPARSE_SPAN_UNITS = 64;
+import { UnitPlanner } from './unit-planner.js';
 
 /** How a pass ended short of its plan (all null: it copied every planned unit). */
 export interface PassEnd {
@@ -57,26 +53,28 @@ export class CopyPass {
     const { progress, tuning, pending } = this;
     let stop: Omit<PassEnd, 'failure'> | null = null;
     // Bounded: each step issues one unit or waits for one; units are finite (chunks of the volume).
-    outer: for (const run of runs) {
-      for (let first = run.first; first < run.first + run.count; ) {
-        if (this.failure !== null || progress.checkpointFailure !== null) break outer;
-        stop = this.stopRequested(shouldAbort);
-        if (stop !== null) break outer;
-        const unit = this.sparseUnit(first, run.first + run.count);
-        this.issue(unit);
-        first += unit.count;
-        // Bounded: at most `inFlight` units and `inFlightBytes` bytes (one unit always goes).
-        while (
-          pending.size >= tuning.inFlight ||
-          (pending.size > 0 && this.bytesInFlight >= tuning.inFlightBytes)
-        ) {
-          await Promise.race(pending);
-        }
-        progress.advance();
-        if (this.failure === null && progress.checkpointDue()) {
-          progress.checkpointInBackground();
-          progress.report(false);
-        }
+    const planner = new UnitPlanner(
+      runs,
+      this.parts.geometry,
+      this.unitChunks,
+      () => this.parts.follower.state.written,
+    );
+    for (let unit = planner.next(); unit !== null; unit = planner.next()) {
+      if (this.failure !== null || progress.checkpointFailure !== null) break;
+      stop = this.stopRequested(shouldAbort);
+      if (stop !== null) break;
+      this.issue(unit);
+      // Bounded: at most `inFlight` units and `inFlightBytes` bytes (one unit always goes).
+      while (
+        pending.size >= tuning.inFlight ||
+        (pending.size > 0 && this.bytesInFlight >= tuning.inFlightBytes)
+      ) {
+        await Promise.race(pending);
+      }
+      progress.advance();
+      if (this.failure === null && progress.checkpointDue()) {
+        progress.checkpointInBackground();
+        progress.report(false);
       }
     }
     await Promise.all(pending);
@@ -112,32 +110,10 @@ export class CopyPass {
     return null;
   }
 
-  private unit(first: number, count: number, ioBytes?: number): CopyUnit {
-    const g = this.parts.geometry;
-    const bytes = chunkRunBlocks(g, first, count) * g.blockSize;
-    return { first, count, bytes, ioBytes: ioBytes ?? bytes, done: false };
-  }
-
-  /**
-   * The next unit from `first`, before `end`: `unitChunks` chunks that may hold data, with the
-   * chunks between them that do not, up to SPARSE_SPAN_UNITS units' span. A sparse full copy then
-   * moves a buffer of data per unit and punches one hole, instead of a unit per 1 MiB of volume.
-   * `written` is read here only to size the unit; copyUnit decides again under the range lock.
-   */
-  private sparseUnit(first: number, end: number): CopyUnit {
-    const written = this.parts.follower.state.written;
-    const limit = Math.min(end, first + this.unitChunks * SPARSE_SPAN_UNITS);
-    if (written === undefined || !written.vouches) {
-      return this.unit(first, Math.min(this.unitChunks, end - first));
-    }
-    let next = first;
-    let dataChunks = 0;
-    // Bounded by `limit`.
-    while (next < limit && dataChunks < this.unitChunks) {
-      if (mayHoldData(written, next)) dataChunks++;
-      next++;
-    }
-    return this.unit(first, next - first, Math.max(1, dataChunks) * this.chunkBytes);
+  private unit(first: number, count: number): CopyUnit {
+    return new UnitPlanner([], this.parts.geometry, this.unitChunks, () => undefined).unit([
+      { first, count },
+    ]);
   }
 
   private issue(unit: CopyUnit): void {
@@ -160,14 +136,13 @@ export class CopyPass {
   private async copyUnit(unit: CopyUnit): Promise<void> {
     const g = this.parts.geometry;
     const lbn = unit.first * g.chunkBlocks;
-    const blocks = unit.bytes / g.blockSize;
     await this.rate.take(unit.ioBytes);
     const buffer = this.buffers.pop() ?? new Uint8Array(this.unitChunks * this.chunkBytes);
-    const release = await this.parts.rangeLock.acquire(lbn, lbn + blocks);
+    const release = await this.parts.rangeLock.acquire(lbn, Math.min(g.blocks, unit.end * g.chunkBlocks));
     try {
       // Under the range lock: a write to these chunks is either folded already (its bit is set)
       // or waits for the lock and then reaches the target itself.
-      await this.copier.copy(unit.first, unit.count, buffer, this.parts.follower.state.written);
+      await this.copier.copy(unit.runs, buffer, this.parts.follower.state.written);
     } finally {
       release();
       this.buffers.push(buffer);

@@ -1,14 +1,19 @@
+import type { ChunkRun } from '../../domain/chunk-bitmap.js';
 import { assert } from '../../domain/errors.js';
 import type { BlockDevice } from '../../domain/ports/block-device.js';
 import type { CopyState } from '../../domain/shadow-set-state.js';
 import type { CopyParts } from './copy-parts.js';
 import type { CopyOutcome, CopyResult, CopyTuning } from './copy-process.js';
 
-/** One I/O unit of a copy: a run of chunks, up to the tuning's I/O size of data. */
+/** One I/O unit of a copy: planned chunks of one or more runs, up to the tuning's I/O size of data. */
 export interface CopyUnit {
   /** First chunk. */
   readonly first: number;
-  /** Chunks. */
+  /** The chunk after its span: every planned chunk below it and at or after `first` is in the unit. */
+  readonly end: number;
+  /** Its planned chunks, as ascending disjoint runs within `[first, end)`. */
+  readonly runs: readonly ChunkRun[];
+  /** Planned chunks. */
   readonly count: number;
   /** Bytes of its chunks (the last chunk of the volume may be short): what progress counts. */
   readonly bytes: number;
@@ -64,7 +69,7 @@ export class CopyProgress {
       const unit = window.shift()!;
       this.chunksDone += unit.count;
       this.bytesDone += unit.bytes;
-      this.nextChunk = unit.first + unit.count;
+      this.nextChunk = unit.end;
     }
     if (window.length > 0) this.nextChunk = window[0]!.first;
   }

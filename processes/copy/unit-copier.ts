@@ -1,3 +1,4 @@
+import type { ChunkRun } from '../../domain/chunk-bitmap.js';
 import type { Geometry } from '../../domain/geometry.js';
 import { chunkRunBlocks } from '../../domain/geometry.js';
 import type { BlockDevice } from '../../domain/ports/block-device.js';
@@ -25,16 +26,17 @@ export class UnitCopier {
   ) {}
 
   /**
-   * Copy chunks `[first, first + count)` with `buffer`. `written` (folded under the range lock)
-   * says which chunks may hold data; undefined: all of them.
+   * Copy the chunks of `runs` with `buffer`. `written` (folded under the range lock) says which
+   * chunks may hold data; undefined: all of them.
    */
   async copy(
-    first: number,
-    count: number,
+    runs: readonly ChunkRun[],
     buffer: Uint8Array,
     written: WrittenChunks | undefined,
   ): Promise<void> {
-    const { data, zeroes } = classify(this.parts.geometry, first, count, written);
+    const data: Piece[] = [];
+    const zeroes: Piece[] = [];
+    for (const run of runs) classify(this.parts.geometry, run.first, run.count, written, data, zeroes);
     if (zeroes.length > 0) await this.zero(zeroes, buffer);
     let used = 0;
     const group: { view: Uint8Array; at: number }[] = [];
@@ -105,15 +107,15 @@ export class UnitCopier {
   }
 }
 
-/** The unit's runs of chunks that may hold data and of chunks that do not, as byte ranges. */
+/** Add the run's pieces that may hold data to `data`, the others to `zeroes`, as byte ranges. */
 function classify(
   g: Geometry,
   first: number,
   count: number,
   written: WrittenChunks | undefined,
-): { data: Piece[]; zeroes: Piece[] } {
-  const data: Piece[] = [];
-  const zeroes: Piece[] = [];
+  data: Piece[],
+  zeroes: Piece[],
+): void {
   const end = first + count;
   // Bounded: each step covers at least one chunk of the unit.
   for (let at = first; at < end; ) {
@@ -127,7 +129,6 @@ function classify(
     (isData ? data : zeroes).push(piece);
     at = next;
   }
-  return { data, zeroes };
 }
 
 /** Wait for every operation (none may still use the buffer when this returns), then throw the first error. */

@@ -73,7 +73,7 @@ describe('UnitCopier: one unit of a copy under its range lock', () => {
           const reads = { readValid: (v: Uint8Array, at: number) => src.device.read(v, at) };
           const copier = new UnitCopier({ geometry: g, reads } as never, dst.device, 'm1');
           const buffer = new Uint8Array(bufferChunks * CHUNK_BYTES);
-          await copier.copy(0, chunks, buffer, writtenOf(chunks, bits));
+          await copier.copy([{ first: 0, count: chunks }], buffer, writtenOf(chunks, bits));
           for (let c = 0; c < chunks; c++) {
             const at = c * CHUNK_BYTES;
             const end = Math.min(at + CHUNK_BYTES, target.length);
@@ -97,7 +97,11 @@ describe('UnitCopier: one unit of a copy under its range lock', () => {
     const dst = countingDevice(target, true);
     const reads = { readValid: (v: Uint8Array, at: number) => src.device.read(v, at) };
     const copier = new UnitCopier({ geometry: g, reads } as never, dst.device, 'm1');
-    await copier.copy(0, chunks, new Uint8Array(chunks * CHUNK_BYTES), writtenOf(chunks, bits));
+    await copier.copy(
+      [{ first: 0, count: chunks }],
+      new Uint8Array(chunks * CHUNK_BYTES),
+      writtenOf(chunks, bits),
+    );
     expect(src.calls.reads).toBe(runsOf(bits, true));
     expect(dst.calls.writes).toBe(runsOf(bits, true));
     expect(dst.calls.zeroRanges).toBe(runsOf(bits, false));
@@ -115,7 +119,7 @@ describe('UnitCopier: one unit of a copy under its range lock', () => {
     const dst = countingDevice(target, true);
     const reads = { readValid: (v: Uint8Array, at: number) => src.device.read(v, at) };
     const copier = new UnitCopier({ geometry: g, reads } as never, dst.device, 'm1');
-    await copier.copy(0, 10, new Uint8Array(3 * CHUNK_BYTES), writtenOf(10, bits));
+    await copier.copy([{ first: 0, count: 10 }], new Uint8Array(3 * CHUNK_BYTES), writtenOf(10, bits));
     expect(src.calls.reads).toBe(4); // 3 + 3 + 3 + 1 chunks
     expect(src.calls.maxInFlight).toBe(1);
     expect(Buffer.from(target).equals(Buffer.from(source))).toBe(true);
