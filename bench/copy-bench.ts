@@ -28,15 +28,45 @@ export interface CopyBenchResult {
   fullCopySparse10pctSeconds: number;
   /** `cp` (default, sparse-aware) of that set's source image plus fdatasync. */
   cpSparseSeconds: number;
-  /** fullCopySparse10pctSeconds / cpSparseSeconds; target <= 0.2. */
+  /** `cp --sparse=never` of that set's source image plus fdatasync: every byte read and written. */
+  cpSparseNeverSeconds: number;
+  /** fullCopySparse10pctSeconds / cpSparseNeverSeconds; the issue's target, <= 0.2 (see the doc comment). */
   sparseCopyOfCp: number;
+  /** fullCopySparse10pctSeconds / cpSparseSeconds: against a copy that skips holes too; the floor is ~1. */
+  sparseCopyOfSparseCp: number;
   /** Allocated bytes (st_blocks × 512) of the sparse copy's target after it. */
   targetAllocatedBytes: number;
   /** Allocated bytes of the sparse copy's source. */
   sourceAllocatedBytes: number;
+  /** Bytes of the large set (8 GiB; 256 MiB with --quick). */
+  bytesLarge: number;
+  /** Full copy of the large set, every byte written. */
+  fullCopy8gSeconds: number;
+  /** Minicopy of the large set with 1% of the chunks marked. */
+  minicopy1pct8gSeconds: number;
+  /** minicopy1pct8gSeconds / fullCopy8gSeconds; target <= 0.02. */
+  minicopy1pctOfFull8g: number;
 }
 
-/** A 1 GiB set: minicopy at 1% and 10% dirty, full copy, and cp of the same bytes. */
+/**
+ * The copy benchmark (issue 15).
+ *
+ * - A 1 GiB set of real data: full copy, minicopy at 1% and 10% of the chunks marked (evenly
+ *   spread, one block each: the copy moves whole chunks), and `cp --sparse=never` of the same
+ *   image plus fdatasync. Targets: copyVsCpThroughputRatio >= 0.9, minicopy1pctOfFull <= 0.02.
+ * - An 8 GiB set for the same minicopy ratio where the fixed costs of a copy (fingerprint, the
+ *   durable control events, the final fdatasync) weigh less. Its source is 8 GiB of real data
+ *   written before the timing, and the target is a fresh sparse image, so the full copy reads
+ *   and writes all 8 GiB (a sparse source would make the denominator a sparse copy). Writing the
+ *   source costs about as long as the full copy itself; that time is not measured. With --quick
+ *   both sets are small (128 MiB, 256 MiB).
+ * - A fresh set on sparse images with 10% of its chunks ever written: its full copy copies only
+ *   those chunks and leaves holes. The issue's target "<= 20% of cp of the same image" is
+ *   judged against `cp --sparse=never` (sparseCopyOfCp): it reads and writes every byte, as a
+ *   full copy did before the log vouched for the unwritten chunks. Default `cp` skips holes
+ *   itself (SEEK_DATA) and writes the same 10% durably, so against it (sparseCopyOfSparseCp)
+ *   0.2 is below the physical floor; it is reported to show how close to that floor we are.
+ */
 export async function runCopyBench(
   options: { dir?: string; quick?: boolean } = {},
 ): Promise<CopyBenchResult> {
@@ -68,25 +98,32 @@ export async function runCopyBench(
         const chunk = Math.floor((i * chunks) / marked);
         await unit.write(chunk * unit.geometry.chunkBlocks, block);
       }
-      const start = performance.now();
-      const handle = await unit.mount('m2', policy);
-      const result = await handle.done;
-      if (result.outcome !== 'completed') throw new Error(`copy ended ${result.outcome}: ${result.reason}`);
-      return (performance.now() - start) / 1000;
+      return timeMount(unit, policy);
     };
     const fullCopySeconds = await timeCopy('full', 0);
     const minicopy1pctSeconds = await timeCopy('minicopy', 0.01);
     const minicopy10pctSeconds = await timeCopy('minicopy', 0.1);
     await unit.close();
     await store.close();
+    await rm(base, { recursive: true, force: true });
+    await mkdir(base);
     const sparse = await sparseCopy(base, bytes);
+    await rm(join(base, 'sparse'), { recursive: true, force: true });
+    const bytesLarge = options.quick ? 256 * 1024 * 1024 : 8 * 1024 * 1024 * 1024;
+    const large = await largeSet(base, bytesLarge);
     const round = (n: number) => Math.round(n * 1000) / 1000;
     return {
       fullCopySparse10pctSeconds: round(sparse.copySeconds),
       cpSparseSeconds: round(sparse.cpSeconds),
-      sparseCopyOfCp: round(sparse.copySeconds / sparse.cpSeconds),
+      cpSparseNeverSeconds: round(sparse.cpNeverSeconds),
+      sparseCopyOfCp: round(sparse.copySeconds / sparse.cpNeverSeconds),
+      sparseCopyOfSparseCp: round(sparse.copySeconds / sparse.cpSeconds),
       targetAllocatedBytes: sparse.targetAllocatedBytes,
       sourceAllocatedBytes: sparse.sourceAllocatedBytes,
+      bytesLarge,
+      fullCopy8gSeconds: round(large.fullSeconds),
+      minicopy1pct8gSeconds: round(large.miniSeconds),
+      minicopy1pctOfFull8g: round(large.miniSeconds / large.fullSeconds),
       suite: 'copy',
       bytesFull: bytes,
       cpSeconds: round(cpSeconds),
@@ -130,11 +167,8 @@ async function sparseCopy(base: string, bytes: number) {
     await unit.write(chunk * g.chunkBlocks, data);
   }
   await unit.flush();
-  const cpStart = performance.now();
-  runTool('cp', [paths[0]!, join(dir, 'cp.img')]);
-  await fdatasync(join(dir, 'cp.img'));
-  const cpSeconds = (performance.now() - cpStart) / 1000;
-  await rm(join(dir, 'cp.img'));
+  const cpSeconds = await timeCp([], paths[0]!, join(dir, 'cp.img'));
+  const cpNeverSeconds = await timeCp(['--sparse=never'], paths[0]!, join(dir, 'cp.img'));
   const start = performance.now();
   const result = await (await unit.mount('m2', 'full')).done;
   if (result.outcome !== 'completed')
@@ -146,9 +180,66 @@ async function sparseCopy(base: string, bytes: number) {
   return {
     copySeconds,
     cpSeconds,
+    cpNeverSeconds,
     sourceAllocatedBytes: source!.blocks * 512,
     targetAllocatedBytes: target!.blocks * 512,
   };
+}
+
+/** `cp` with `flags` from `from` to `to` plus fdatasync of `to`, timed; `to` is removed after. */
+async function timeCp(flags: string[], from: string, to: string): Promise<number> {
+  const start = performance.now();
+  runTool('cp', [...flags, from, to]);
+  await fdatasync(to);
+  const seconds = (performance.now() - start) / 1000;
+  await rm(to);
+  return seconds;
+}
+
+/**
+ * The large set: m1 holds `bytes` of real data, m2 is a fresh sparse image; a full copy to m2
+ * (every chunk: the set is not fresh, so the log vouches for none), then a minicopy with 1% of
+ * the chunks marked while m2 was away.
+ */
+async function largeSet(base: string, bytes: number): Promise<{ fullSeconds: number; miniSeconds: number }> {
+  const dir = join(base, 'large');
+  await mkdir(dir);
+  const paths = [join(dir, 'l1.img'), join(dir, 'l2.img')];
+  await fillImage(paths[0]!, bytes);
+  await createSparseImage(paths[1]!, bytes);
+  const store = await openEmbeddedStore(join(dir, 'log'), { streamId: 'large' });
+  const access = new FileMemberAccess();
+  await VirtualUnit.create(store, access, {
+    setId: 'large',
+    blocks: bytes / 512,
+    memberPaths: paths,
+  });
+  const unit = await VirtualUnit.open({ store, access, recover: false });
+  try {
+    await unit.dismount('m2', 'none');
+    const fullSeconds = await timeMount(unit, 'full');
+    await unit.dismount('m2', 'minicopy');
+    const g = unit.geometry;
+    const marked = Math.round(g.chunks * 0.01);
+    const block = new Uint8Array(512).fill(0xa5);
+    // Bounded: `marked` writes, one block each, evenly spread.
+    for (let i = 0; i < marked; i++)
+      await unit.write(Math.floor((i * g.chunks) / marked) * g.chunkBlocks, block);
+    const miniSeconds = await timeMount(unit, 'minicopy');
+    return { fullSeconds, miniSeconds };
+  } finally {
+    await unit.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Mount m2 with `policy` and time it to the copy's end. */
+async function timeMount(unit: VirtualUnit, policy: 'full' | 'minicopy'): Promise<number> {
+  const start = performance.now();
+  const result = await (await unit.mount('m2', policy)).done;
+  if (result.outcome !== 'completed') throw new Error(`copy ended ${result.outcome}: ${result.reason}`);
+  return (performance.now() - start) / 1000;
 }
 
 async function fillImage(path: string, bytes: number): Promise<void> {

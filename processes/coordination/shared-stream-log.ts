@@ -246,7 +246,7 @@ export class SharedStreamLog implements Coordination, ClusterStall {
         throw error;
       }
       await follower.waitFor(last);
-      return recordedEvents(store, last - events.length + 1, last + 1);
+      return recordedEvents(store, last - events.length + 1, last + 1, follower);
     }
     throw new IoError(
       `${command.type} could not be appended: the stream kept moving for ${MAX_DECISION_ATTEMPTS} attempts`,

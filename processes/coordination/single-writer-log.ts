@@ -117,7 +117,7 @@ export class SingleWriterLog implements Coordination, SyncRecorder {
         at = last - events.length + 1;
       }
       await follower.waitFor(last);
-      return recordedEvents(store, at, last + 1);
+      return recordedEvents(store, at, last + 1, follower);
     });
   }
 

@@ -1,12 +1,11 @@
 import type { ChunkBitmap, ChunkRun } from '../../domain/chunk-bitmap.js';
-import { chunkRunBlocks } from '../../domain/geometry.js';
 import type { BlockDevice } from '../../domain/ports/block-device.js';
 import type { RateLimiter } from '../../primitives/rate-limiter.js';
-import { mayHoldData } from '../../projections/written-chunks.js';
 import type { CopyParts } from './copy-parts.js';
 import type { CopyOutcome, CopyTuning } from './copy-process.js';
 import type { CopyProgress, CopyUnit } from './copy-progress.js';
-import { TargetError } from './target-error.js';
+import { UnitCopier } from './unit-copier.js';
+import { UnitPlanner } from './unit-planner.js';
 
 /** How a pass ended short of its plan (all null: it copied every planned unit). */
 export interface PassEnd {
@@ -32,12 +31,13 @@ export class CopyPass {
   private readonly pending = new Set<Promise<void>>();
   private bytesInFlight = 0;
   private failure: unknown = null;
+  private readonly copier: UnitCopier;
 
   constructor(
     private readonly parts: CopyParts,
     /** The copy target's device. */
     readonly target: BlockDevice,
-    private readonly source: string,
+    source: string,
     private readonly progress: CopyProgress,
     private readonly rate: RateLimiter,
     private readonly tuning: CopyTuning,
@@ -45,6 +45,7 @@ export class CopyPass {
     const g = parts.geometry;
     this.chunkBytes = g.chunkBlocks * g.blockSize;
     this.unitChunks = Math.max(1, Math.floor(tuning.ioBytes / this.chunkBytes));
+    this.copier = new UnitCopier(parts, target, source);
   }
 
   /** Copy `runs`, checkpointing the prefix as it grows; stops at the first error, abort or close. */
@@ -52,28 +53,39 @@ export class CopyPass {
     const { progress, tuning, pending } = this;
     let stop: Omit<PassEnd, 'failure'> | null = null;
     // Bounded: each step issues one unit or waits for one; units are finite (chunks of the volume).
-    outer: for (const run of runs) {
-      for (let first = run.first; first < run.first + run.count; first += this.unitChunks) {
-        if (this.failure !== null) break outer;
-        stop = this.stopRequested(shouldAbort);
-        if (stop !== null) break outer;
-        this.issue(this.unit(first, Math.min(this.unitChunks, run.first + run.count - first)));
-        // Bounded: at most `inFlight` units and `inFlightBytes` bytes (one unit always goes).
-        while (
-          pending.size >= tuning.inFlight ||
-          (pending.size > 0 && this.bytesInFlight >= tuning.inFlightBytes)
-        ) {
-          await Promise.race(pending);
-        }
-        progress.advance();
-        if (this.failure === null && progress.checkpointDue()) {
-          await progress.checkpoint();
-          progress.report(false);
-        }
+    const planner = new UnitPlanner(
+      runs,
+      this.parts.geometry,
+      this.unitChunks,
+      () => this.parts.follower.state.written,
+    );
+    for (let unit = planner.next(); unit !== null; unit = planner.next()) {
+      if (this.failure !== null || progress.checkpointFailure !== null) break;
+      stop = this.stopRequested(shouldAbort);
+      if (stop !== null) break;
+      this.issue(unit);
+      // Bounded: at most `inFlight` units and `inFlightBytes` bytes (one unit always goes).
+      while (
+        pending.size >= tuning.inFlight ||
+        (pending.size > 0 && this.bytesInFlight >= tuning.inFlightBytes)
+      ) {
+        await Promise.race(pending);
+      }
+      progress.advance();
+      if (this.failure === null && progress.checkpointDue()) {
+        progress.checkpointInBackground();
+        progress.report(false);
       }
     }
     await Promise.all(pending);
     progress.advance();
+    // A failed checkpoint ends the copy as before (the error reaches the scheduler), unless a
+    // unit failed first: that failure decides how the copy ends.
+    const checkpointError = await progress.settled().then(
+      () => null,
+      (error: unknown) => error,
+    );
+    if (this.failure === null && checkpointError !== null) throw checkpointError;
     return { failure: this.failure, outcome: stop?.outcome ?? null, reason: stop?.reason ?? null };
   }
 
@@ -99,21 +111,22 @@ export class CopyPass {
   }
 
   private unit(first: number, count: number): CopyUnit {
-    const g = this.parts.geometry;
-    return { first, count, bytes: chunkRunBlocks(g, first, count) * g.blockSize, done: false };
+    return new UnitPlanner([], this.parts.geometry, this.unitChunks, () => undefined).unit([
+      { first, count },
+    ]);
   }
 
   private issue(unit: CopyUnit): void {
     this.progress.issued(unit);
-    this.bytesInFlight += unit.bytes;
+    this.bytesInFlight += unit.ioBytes;
     const p = this.copyUnit(unit).then(
       () => {
         this.pending.delete(p);
-        this.bytesInFlight -= unit.bytes;
+        this.bytesInFlight -= unit.ioBytes;
       },
       (error: unknown) => {
         this.pending.delete(p);
-        this.bytesInFlight -= unit.bytes;
+        this.bytesInFlight -= unit.ioBytes;
         this.failure ??= error;
       },
     );
@@ -123,60 +136,17 @@ export class CopyPass {
   private async copyUnit(unit: CopyUnit): Promise<void> {
     const g = this.parts.geometry;
     const lbn = unit.first * g.chunkBlocks;
-    const blocks = unit.bytes / g.blockSize;
-    await this.rate.take(unit.bytes);
+    await this.rate.take(unit.ioBytes);
     const buffer = this.buffers.pop() ?? new Uint8Array(this.unitChunks * this.chunkBytes);
-    const release = await this.parts.rangeLock.acquire(lbn, lbn + blocks);
+    const release = await this.parts.rangeLock.acquire(lbn, Math.min(g.blocks, unit.end * g.chunkBlocks));
     try {
       // Under the range lock: a write to these chunks is either folded already (its bit is set)
       // or waits for the lock and then reaches the target itself.
-      const written = this.parts.follower.state.written;
-      const end = unit.first + unit.count;
-      // Bounded: each step covers at least one chunk of the unit.
-      for (let first = unit.first; first < end; ) {
-        const data = written === undefined || mayHoldData(written, first);
-        let next = first + 1;
-        while (next < end && (written === undefined || mayHoldData(written, next)) === data) next++;
-        const at = first * g.chunkBlocks * g.blockSize;
-        const bytes = chunkRunBlocks(g, first, next - first) * g.blockSize;
-        if (data) await this.copyRange(buffer.subarray(0, bytes), at);
-        else await this.zeroRange(buffer.subarray(0, bytes), at);
-        first = next;
-      }
+      await this.copier.copy(unit.runs, buffer, this.parts.follower.state.written);
     } finally {
       release();
       this.buffers.push(buffer);
     }
     unit.done = true;
-  }
-
-  /** Read `view.length` bytes at `at` from a valid member and write them to the target. */
-  private async copyRange(view: Uint8Array, at: number): Promise<void> {
-    await this.parts.reads.readValid(view, at, this.source);
-    try {
-      await this.target.write(view, at);
-    } catch (error) {
-      throw new TargetError(error);
-    }
-  }
-
-  /**
-   * Make never-written chunks read as zeroes on the target without copying them: a hole where the
-   * target can punch one, else read the target and write zeroes only where it is not already zero.
-   */
-  private async zeroRange(view: Uint8Array, at: number): Promise<void> {
-    try {
-      if (this.target.zeroRange) return await this.target.zeroRange(at, view.length);
-      await this.target.read(view, at);
-      for (let i = 0; i < view.length; i++) {
-        if (view[i] !== 0) {
-          view.fill(0);
-          await this.target.write(view, at);
-          return;
-        }
-      }
-    } catch (error) {
-      throw new TargetError(error);
-    }
   }
 }

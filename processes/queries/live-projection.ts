@@ -1,4 +1,5 @@
 import { Observable, shareReplay } from 'rxjs';
+import type { RecordedEvent } from '../../domain/events.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
 import {
   initialProjectedState,
@@ -12,6 +13,8 @@ export interface LiveProjectionOptions {
   readonly from?: ProjectedState;
   /** Called after each folded batch, before observers see it (e.g. to take snapshots). */
   readonly afterBatch?: (state: ProjectedState, events: number) => void | Promise<void>;
+  /** Called with each batch as delivered, before it is folded (the batch is the store's: do not keep it). */
+  readonly onBatch?: (batch: readonly RecordedEvent[]) => void;
 }
 
 /**
@@ -30,6 +33,7 @@ export function liveProjection(
     const state = options.from ?? initialProjectedState();
     subscriber.next(state);
     const subscription = store.subscribe(state.set.position + 1, async (batch) => {
+      options.onBatch?.(batch);
       projectBatch(state, batch);
       if (options.afterBatch) await options.afterBatch(state, batch.length);
       subscriber.next(state);

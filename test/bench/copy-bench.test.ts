@@ -1,0 +1,38 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCopyBench } from '../../bench/copy-bench.js';
+
+describe('bench copy --quick', () => {
+  it('reports both sparse ratios over the same copy time and the large-set minicopy ratio', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'shadowlog-copy-bench-test-'));
+    try {
+      const r = await runCopyBench({ dir, quick: true });
+      expect(r.suite).toBe('copy');
+      for (const seconds of [
+        r.cpSeconds,
+        r.fullCopySeconds,
+        r.minicopy1pctSeconds,
+        r.cpSparseSeconds,
+        r.cpSparseNeverSeconds,
+        r.fullCopySparse10pctSeconds,
+        r.fullCopy8gSeconds,
+        r.minicopy1pct8gSeconds,
+      ]) {
+        expect(seconds).toBeGreaterThan(0);
+      }
+      // Each ratio is its own quotient (rounded to 3 places), not another field's.
+      const near = (ratio: number, quotient: number) =>
+        expect(Math.abs(ratio - quotient)).toBeLessThan(0.0051 * Math.max(1, quotient));
+      near(r.sparseCopyOfCp, r.fullCopySparse10pctSeconds / r.cpSparseNeverSeconds);
+      near(r.sparseCopyOfSparseCp, r.fullCopySparse10pctSeconds / r.cpSparseSeconds);
+      near(r.minicopy1pctOfFull8g, r.minicopy1pct8gSeconds / r.fullCopy8gSeconds);
+      expect(r.bytesLarge).toBe(256 * 1024 * 1024);
+      // The sparse copy leaves the holes: the target allocates no more than the source.
+      expect(r.targetAllocatedBytes).toBeLessThanOrEqual(r.sourceAllocatedBytes);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
