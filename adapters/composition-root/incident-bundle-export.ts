@@ -149,6 +149,8 @@ async function copyEvents(
     streamId: request.set,
     firstPosition: first,
     clock: () => time,
+    // The bundle holds only data: no zero-filled margin (the writer's close would cut it anyway).
+    zeroAheadBytes: 0,
   });
   const byType: Record<string, number> = {};
   let fromTime = '';

@@ -20,6 +20,11 @@ export interface TornBatch {
   readonly how: string;
   /** False when what is left happens to be the whole batch (nothing is missing). */
   readonly damaged: boolean;
+  /**
+   * True when every byte left of the batch is zero: nothing of it reached the disk but the
+   * file's extension, which a reader cannot tell from the writer's zero tail (docs/log-format.md).
+   */
+  readonly allZero: boolean;
 }
 
 /** What a power loss at a crash state left on the disks. */
@@ -100,7 +105,8 @@ function tearBatch(
     if (!name.endsWith('.seg') && !next.files.has(name) && random() < 0.5) files.delete(name);
   }
   const damaged = length !== to || Buffer.compare(left, whole) !== 0;
-  return { segment, from, to, length, how: parts.join(', '), damaged };
+  const allZero = left.subarray(from).every((b) => b === 0);
+  return { segment, from, to, length, how: parts.join(', '), damaged, allZero };
 }
 
 /** A non-empty random subset of the sectors overlapping bytes [from, to). */

@@ -32,6 +32,9 @@ export function logVerdict(disk: DiskState, lastPosition: number, recovery: Reco
     fail(`the log ends at ${lastPosition}, past the torn batch's last position ${whole}`);
   if (!torn.damaged) return lastPosition === durable ? 'clean' : 'kept-unacknowledged';
   if (lastPosition === durable) {
+    // Only zeros of the batch reached the disk: that is the zero tail after the last seal, the
+    // end of the data, clean (the writer zero-fills ahead, zero-fill-ahead.ts).
+    if (torn.allZero && !recovery.truncated) return 'clean';
     // Bytes were there and none of them kept: a cut, reported, at the batch's first byte.
     if (!recovery.truncated) fail(`the torn batch (${torn.how}) was dropped without a reported cut`);
     if (recovery.segment !== torn.segment || recovery.offset !== torn.from) {

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { ioError } from './durable-file.js';
 import { corruptAt, type LogState, type SegmentState } from './log-state.js';
+import { RECORD_HEADER_BYTES } from './record-codec.js';
 import { listLogDirectory, readSegmentHeader, segmentState } from './segment-files.js';
 import {
   LEGACY_SEGMENT_FORMAT_VERSION,
@@ -8,7 +9,7 @@ import {
   SEGMENT_HEADER_BYTES,
 } from './segment-format.js';
 import { SparseIndex } from './segment-index.js';
-import { scanFrames } from './segment-scanner.js';
+import { type FrameScan, scanFrames } from './segment-scanner.js';
 
 /**
  * Following a log that another process writes (read-only opens: `log check`, `show` while a
@@ -20,6 +21,8 @@ import { scanFrames } from './segment-scanner.js';
  * segment only batches whose seal is written are taken.
  */
 
+/** First read of a refresh: most batches are smaller; a larger one doubles the window. */
+const FIRST_WINDOW_BYTES = 256 * 1024;
 /** Most new segments taken in one refresh: bounds the loop; the next refresh takes the rest. */
 const MAX_SEGMENTS_PER_REFRESH = 1024;
 
@@ -37,15 +40,7 @@ async function extendSegment(state: LogState, segment: SegmentState): Promise<nu
     const from = withSeals ? segment.lastSealEnd : segment.bytes;
     const fromRecords = withSeals ? segment.lastSealRecords : segment.records;
     if (size <= from) return size;
-    const buf = Buffer.allocUnsafe(size - from);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, from);
-    const scan = scanFrames(buf, 0, bytesRead, {
-      withSeals,
-      firstPosition: segment.firstPosition + fromRecords,
-      index: segment.index,
-      firstRecordIndex: fromRecords,
-      fileOffsetOfBuf: from,
-    });
+    const scan = await scanWindow(handle, segment, from, size - from, withSeals, fromRecords);
     const records = fromRecords + scan.sealRecords;
     segment.lastSealEnd = from + scan.sealEnd;
     segment.lastSealRecords = records;
@@ -63,6 +58,54 @@ async function extendSegment(state: LogState, segment: SegmentState): Promise<nu
   } finally {
     await handle?.close();
   }
+}
+
+/**
+ * Scan what was written after `from`: a window that starts small and doubles while the walk
+ * runs into its end, so the writer's zero tail (zero-fill-ahead.ts: megabytes of zeros after
+ * the data) is not read on every refresh. A walk that stops at a zero frame header has met
+ * "nothing more yet" -- the zero tail, or a write still in progress -- and is done.
+ */
+async function scanWindow(
+  handle: fs.FileHandle,
+  segment: SegmentState,
+  from: number,
+  available: number,
+  withSeals: boolean,
+  fromRecords: number,
+): Promise<FrameScan> {
+  let want = Math.min(available, FIRST_WINDOW_BYTES);
+  // Bounded: the window doubles up to `available`.
+  for (;;) {
+    const buf = Buffer.allocUnsafe(want);
+    const { bytesRead } = await handle.read(buf, 0, want, from);
+    // The index is told only in the last round: a rescan must not note records twice.
+    const scan = scanFrames(buf, 0, bytesRead, {
+      withSeals,
+      firstPosition: segment.firstPosition + fromRecords,
+      index: null,
+      fileOffsetOfBuf: from,
+    });
+    const stopAt = scan.stop?.offset ?? bytesRead;
+    const atZero = scan.stop !== null && zeroHeaderAt(buf, stopAt, bytesRead);
+    if (atZero || want >= available || bytesRead < want) {
+      return scanFrames(buf, 0, bytesRead, {
+        withSeals,
+        firstPosition: segment.firstPosition + fromRecords,
+        index: segment.index,
+        firstRecordIndex: fromRecords,
+        fileOffsetOfBuf: from,
+      });
+    }
+    want = Math.min(available, want * 2);
+  }
+}
+
+/** True when the frame header at `off` is all zero bytes (as far as read). */
+function zeroHeaderAt(buf: Buffer, off: number, end: number): boolean {
+  const to = Math.min(end, off + RECORD_HEADER_BYTES);
+  for (let i = off; i < to; i++) if (buf[i] !== 0) return false;
+  return to > off;
 }
 
 /** Bring a read-only view up to what the writer has committed. */

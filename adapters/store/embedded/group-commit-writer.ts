@@ -14,6 +14,9 @@ import { encodeRecord, type PreparedAppend, prepareAppend, SEAL_FRAME_BYTES } fr
 import { createSegmentFile, writeIndexFile } from './segment-files.js';
 import { SEGMENT_HEADER_BYTES } from './segment-format.js';
 import { failStopError, HEALTHY, isRecoverable, noSpaceError, type StoreHealth } from './write-failure.js';
+import type { WriterLimits, WriterStats } from './writer-stats.js';
+import { emptyWriterStats } from './writer-stats.js';
+import { ZeroFillAhead } from './zero-fill-ahead.js';
 
 /**
  * The write path: group commit. Appends queue up; one batch at a time is encoded into one
@@ -43,39 +46,7 @@ import { failStopError, HEALTHY, isRecoverable, noSpaceError, type StoreHealth }
  * rejected and the log must be reopened, which runs recovery.
  */
 
-/** Size limits of the writer. */
-export interface WriterLimits {
-  /** Roll to a new segment once the next append would pass this size. */
-  readonly segmentBytes: number;
-  /** Most bytes encoded into one batch. */
-  readonly maxBatchBytes: number;
-  /** Most bytes of accepted-but-unwritten appends before appenders wait. */
-  readonly maxQueuedBytes: number;
-  /** Most events of accepted-but-unwritten appends before appenders wait. */
-  readonly maxQueuedEvents: number;
-  /** Largest single append, encoded. */
-  readonly maxAppendBytes: number;
-}
-
-/** Counters of the writer, for benchmarks and diagnostics. */
-export interface WriterStats {
-  /** fdatasync calls made. */
-  fsyncs: number;
-  /** Batches written. */
-  batches: number;
-  /** Events made durable. */
-  events: number;
-  /** Record bytes written. */
-  bytesWritten: number;
-  /** Segments created after the first. */
-  rolls: number;
-  /** Highest bytes ever accepted-but-unwritten at once (shows the queue bound holding). */
-  peakQueuedBytes: number;
-  /** Highest events ever accepted-but-unwritten at once. */
-  peakQueuedEvents: number;
-  /** Most events in one batch. */
-  peakBatchEvents: number;
-}
+export { emptyWriterStats, type WriterLimits, type WriterStats } from './writer-stats.js';
 
 /** An append waiting to be written: its events checked, measured and ready to encode. */
 export type PendingEmbeddedAppend = PendingAppend<PreparedAppend>;
@@ -86,20 +57,6 @@ export type CommitListener = (
   appends: readonly PendingEmbeddedAppend[],
   recordedAt: number,
 ) => void;
-
-/** Counters of a writer that has written nothing (and of a read-only store, which has no writer). */
-export function emptyWriterStats(): WriterStats {
-  return {
-    fsyncs: 0,
-    batches: 0,
-    events: 0,
-    bytesWritten: 0,
-    rolls: 0,
-    peakQueuedBytes: 0,
-    peakQueuedEvents: 0,
-    peakBatchEvents: 0,
-  };
-}
 
 /** Bytes of the reusable encode buffer (batches larger than this allocate once). */
 const REUSED_BUFFER_BYTES = 1024 * 1024;
@@ -130,6 +87,8 @@ export class GroupCommitWriter {
   private rollPending = false;
   private readonly idleWaiters: (() => void)[] = [];
   private encodeBuffer = Buffer.allocUnsafe(REUSED_BUFFER_BYTES);
+  /** The active segment's zero-filled margin: appends overwrite zeros instead of extending the file. */
+  private readonly zeroFill: ZeroFillAhead;
 
   constructor(
     state: LogState,
@@ -155,6 +114,9 @@ export class GroupCommitWriter {
       },
       this.stats,
     );
+    this.zeroFill = new ZeroFillAhead(limits.zeroAheadBytes, limits.segmentBytes);
+    this.zeroFill.reset(this.active.path, this.active.bytes);
+    this.zeroFill.maybeExtend(this.active.bytes);
   }
 
   /** Queue an append; resolves with its last position once durable. */
@@ -187,6 +149,10 @@ export class GroupCommitWriter {
     if (this.flushing || !this.queue.empty) {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
+    await this.zeroFill.idle();
+    // A closed log has no zero tail (copies and `log check` see only data); best effort: a
+    // tail left by a failure here is zeros after the last seal, which readers take as the end.
+    if (this.failure === null) await cutFile(this.handle, this.active.bytes).catch(() => undefined);
     await this.handle.close().catch(() => undefined);
   }
 
@@ -216,8 +182,9 @@ export class GroupCommitWriter {
     if (this.failure === null && isRecoverable(error)) {
       const rejection = noSpaceError(segmentPath, error);
       try {
-        await this.handle.truncate(this.active.bytes);
-        await this.handle.datasync();
+        await this.zeroFill.idle();
+        await cutFile(this.handle, this.active.bytes);
+        this.zeroFill.cutTo(this.active.bytes);
       } catch (cutError) {
         this.failStop(failStopError(segmentPath, cutError), batch);
         return;
@@ -306,6 +273,8 @@ export class GroupCommitWriter {
     const first = this.state.nextPosition;
     const events = recordIndex - segment.records;
     encodeSeal(buf, off, first, events, bytes, recordedAt);
+    // Never into a range an extension is still zeroing (its zeros would land over the batch).
+    await this.zeroFill.beforeWrite(segment.bytes + total);
     try {
       let done = 0;
       // Short writes are legal; bounded because each round writes at least one byte or throws.
@@ -329,6 +298,7 @@ export class GroupCommitWriter {
     this.state.nextPosition += events;
     this.state.lastRecordedAt = recordedAt;
     this.stats.events += events;
+    this.zeroFill.maybeExtend(segment.bytes);
     // A write went through: whatever filled the disk is gone (set before anyone is told).
     if (this.health.status === 'degraded') this.health = HEALTHY;
     if (this.onDurable !== undefined) {
@@ -355,6 +325,12 @@ export class GroupCommitWriter {
   private async roll(): Promise<void> {
     const old = this.active;
     this.rollPending = true;
+    // Only the last segment may have a zero tail: cut it off durably before the index (which
+    // names the size) is written.
+    await this.zeroFill.idle();
+    await cutFile(this.handle, old.bytes).catch((error: unknown) => {
+      throw ioError('cut the zero tail of', old.path, error);
+    });
     // The index is written before the next segment exists: a reader that sees segment N+1
     // can rely on segment N being complete and indexed.
     await writeIndexFile(this.state.dir, old, false);
@@ -381,6 +357,14 @@ export class GroupCommitWriter {
     this.state.segments.push(created);
     this.rollPending = false;
     this.stats.rolls++;
+    this.zeroFill.reset(created.path, created.bytes);
+    this.zeroFill.maybeExtend(created.bytes);
     await previous.close().catch(() => undefined);
   }
+}
+
+/** Truncate the file to `bytes` (its data end) and make the size durable. */
+async function cutFile(handle: fs.FileHandle, bytes: number): Promise<void> {
+  await handle.truncate(bytes);
+  await handle.datasync();
 }

@@ -226,7 +226,8 @@ async function checkSegment(progress: CheckProgress, name: string, sealed: boole
   const kept = frames.torn?.keptRecords ?? scan.committedRecords;
   const records = damaged ? scan.validRecords : kept;
   const index = await checkIndex(progress, name, sealed, header, scan.committedRecords, buf.length);
-  progress.segments.push({ file: name, firstPosition: first, records, bytes: buf.length, sealed, index });
+  const bytes = frames.dataEnd;
+  progress.segments.push({ file: name, firstPosition: first, records, bytes, sealed, index });
   progress.records += records;
   progress.expectedFirst = damaged ? null : first + records;
 }
@@ -269,23 +270,34 @@ function checkFrames(
 ): {
   readonly damage: { readonly offset: number; readonly message: string } | null;
   readonly torn: (Omit<TornTailReport, 'segment'> & { readonly keptRecords: number }) | null;
+  /** Where the segment's data ends: the file's end, or the last seal before a zero tail. */
+  readonly dataEnd: number;
 } {
+  const dataEnd = buf.length;
   const jsonProblem = firstInvalidJson(buf, scan.validEnd);
   if (jsonProblem !== null) {
     const message = `record passes its CRC but its event is invalid: ${jsonProblem.message}`;
-    return { damage: { offset: jsonProblem.offset, message }, torn: null };
+    return { damage: { offset: jsonProblem.offset, message }, torn: null, dataEnd };
   }
   const tail = classifyTail(buf, scan, buf.length);
-  if (tail.kind === 'corrupt') return { damage: { offset: tail.offset, message: tail.reason }, torn: null };
-  if (tail.kind === 'clean') return { damage: null, torn: null };
+  if (tail.kind === 'corrupt') {
+    return { damage: { offset: tail.offset, message: tail.reason }, torn: null, dataEnd };
+  }
+  if (tail.kind === 'clean') {
+    if (!sealed || tail.dataEnd === dataEnd) return { damage: null, torn: null, dataEnd: tail.dataEnd };
+    // The writer cuts the zero tail off before it seals a segment (group-commit-writer.ts roll).
+    const message = `sealed segment has ${dataEnd - tail.dataEnd} zero bytes after its last seal; only the active segment may have a zero tail`;
+    return { damage: { offset: tail.dataEnd, message }, torn: null, dataEnd };
+  }
   if (sealed) {
     return {
       damage: { offset: tail.offset, message: `sealed segment is damaged: ${tail.reason}` },
       torn: null,
+      dataEnd,
     };
   }
   const { offset, bytesDropped, recordsDropped, reason, keptRecords } = tail;
-  return { damage: null, torn: { offset, bytesDropped, recordsDropped, reason, keptRecords } };
+  return { damage: null, torn: { offset, bytesDropped, recordsDropped, reason, keptRecords }, dataEnd };
 }
 
 /** State of a segment's `.idx`; a missing, invalid or stale one adds a warning. */

@@ -357,7 +357,10 @@ async function scanSealedSegment(f: FoundSegment): Promise<SegmentState> {
   if (scan.stop !== null || scan.sealEnd !== buf.length) {
     const tail = classifyTail(buf, scan, buf.length);
     const offset = tail.kind === 'clean' ? scan.sealEnd : tail.offset;
-    const why = tail.kind === 'clean' ? 'damaged' : tail.reason;
+    const why =
+      tail.kind === 'clean'
+        ? `${buf.length - tail.dataEnd} zero bytes follow its last seal; only the active segment may have a zero tail`
+        : tail.reason;
     throw corruptAt(f, offset, `sealed segment is damaged: ${why}`);
   }
   return segmentState(f, scan.committedRecords, buf.length, index, true);

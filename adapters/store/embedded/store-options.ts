@@ -24,6 +24,12 @@ export interface EmbeddedStoreOptions {
   readonly maxQueuedEvents?: number;
   /** Largest single append, encoded (default 64 MiB). */
   readonly maxAppendBytes?: number;
+  /**
+   * Bytes the writer keeps zero-filled ahead of its write point, written in steps of this
+   * size, so appends overwrite zeros instead of extending the file (zero-fill-ahead.ts).
+   * Default 4 MiB ({@link DEFAULT_ZERO_AHEAD_BYTES}); 0 turns it off; at most the segment size.
+   */
+  readonly zeroAheadBytes?: number;
   /** Clock for recordedAt (ms since epoch); `Date.now` by default. */
   readonly clock?: () => number;
   /** Bounds of subscription buffering. */
@@ -44,6 +50,11 @@ export interface EmbeddedStoreOptions {
   }) => void;
 }
 
+/**
+ * Default zero-fill step: 4 MiB, refilled when half is used -- one background write and
+ * fdatasync per 2 MiB of log, and at most 4 MiB of zeros past the data of the active segment.
+ */
+export const DEFAULT_ZERO_AHEAD_BYTES = 4 * 1024 * 1024;
 /** Default segment size. */
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
@@ -75,6 +86,8 @@ export interface StoreLimits {
   readonly maxQueuedEvents: number;
   /** Largest single append, encoded. */
   readonly maxAppendBytes: number;
+  /** Zero-fill step ahead of the write point; 0: off. */
+  readonly zeroAheadBytes: number;
 }
 
 /** Fill in defaults and check every bound; an out-of-range one is InvalidArgumentError naming it. */
@@ -91,5 +104,12 @@ export function resolveStoreLimits(options: EmbeddedStoreOptions): StoreLimits {
     maxQueuedBytes: positiveInteger('maxQueuedBytes', options.maxQueuedBytes, 32 * MIB, 1, 16 * 1024 * MIB),
     maxQueuedEvents: positiveInteger('maxQueuedEvents', options.maxQueuedEvents, 1 << 20, 1, 2 ** 31),
     maxAppendBytes: positiveInteger('maxAppendBytes', options.maxAppendBytes, 64 * MIB, 1, MAX_SEGMENT_BYTES),
+    zeroAheadBytes: positiveInteger(
+      'zeroAheadBytes',
+      options.zeroAheadBytes,
+      DEFAULT_ZERO_AHEAD_BYTES,
+      0,
+      MAX_SEGMENT_BYTES,
+    ),
   };
 }

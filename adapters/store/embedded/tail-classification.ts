@@ -28,6 +28,12 @@ import { type FrameScan, findSealFrom, findValidFrameAfter, isAlwaysCorrupt } fr
  *    sector (a torn write persists its sectors in any order; a bit flip never makes one
  *    zero): torn, cut back to the previous seal.
  *
+ * The zero tail: the writer keeps the active segment zero-filled ahead of its data
+ * (zero-fill-ahead.ts), so the data of a format-2 segment ends at its last seal when every
+ * byte after it, to the end of the file, is zero -- the end, clean, not a torn tail (rule 1).
+ * In rules 3 and 4 that tail is no evidence: a batch whose seal is followed by zeros ends the
+ * data as one that ends the file does, and lost sectors are looked for only in the batch.
+ *
  * A format-1 segment (no seals) keeps the old rule: damage with nothing valid after it is
  * torn, damage followed by a valid record is corrupt.
  */
@@ -47,7 +53,11 @@ const MIN_END_ZERO_BYTES = 8;
 
 /** How the bytes of a segment end. */
 export type SegmentTail =
-  | { readonly kind: 'clean' }
+  | {
+      readonly kind: 'clean';
+      /** Where the data ends (buffer offset): the end, or the last seal before a zero tail. */
+      readonly dataEnd: number;
+    }
   | {
       /** Never-acknowledged bytes at the end: drop `[offset, end)`. */
       readonly kind: 'torn';
@@ -73,8 +83,12 @@ export type SegmentTail =
  */
 export function classifyTail(buf: Buffer, scan: FrameScan, end: number, fileOffsetOfBuf = 0): SegmentTail {
   if (scan.stop === null) {
-    if (scan.sealEnd === end) return { kind: 'clean' };
+    if (scan.sealEnd === end) return { kind: 'clean', dataEnd: end };
     return tornAtLastCommit(buf, scan, end, null);
+  }
+  // Rule 1 with a zero tail (a zero frame never checks, so the walk stopped at the seal).
+  if (scan.withSeals && scan.stop.offset === scan.sealEnd && allZero(buf, scan.sealEnd, end)) {
+    return { kind: 'clean', dataEnd: scan.sealEnd };
   }
   const { offset, code } = scan.stop;
   if (isAlwaysCorrupt(code)) {
@@ -84,8 +98,9 @@ export function classifyTail(buf: Buffer, scan: FrameScan, end: number, fileOffs
   }
   const next = findValidFrameAfter(buf, offset + 1, end);
   if (next < 0) return tornAtLastCommit(buf, scan, end, scan.stop);
-  if (scan.withSeals && inLastBatch(buf, scan, next, end)) {
-    const hole = zeroFilledSector(buf, scan.sealEnd, end, fileOffsetOfBuf);
+  const batchEnd = scan.withSeals ? lastBatchEnd(buf, scan, next, end) : -1;
+  if (batchEnd >= 0) {
+    const hole = zeroFilledSector(buf, scan.sealEnd, batchEnd, fileOffsetOfBuf);
     if (hole >= 0) {
       return {
         kind: 'torn',
@@ -140,14 +155,19 @@ function looksLikeSeal(buf: Buffer, scan: FrameScan, offset: number, end: number
 }
 
 /**
- * True when the damage before `next` is in the last batch: no valid seal follows it, or the
- * first one that does closes the batch the damage is in (it starts at the last good seal) and
- * ends the file.
+ * Where the last batch ends when the damage before `next` is in it, else -1. In it: no valid
+ * seal follows the damage -- then that batch was never acknowledged (its seal would follow),
+ * so it may end anywhere up to the end of the file, zero tail included -- or the first seal
+ * that does closes the batch the damage is in (it starts at the last good seal) and ends the
+ * data (the file, or a zero tail follows): then the batch ends with that seal, and a zero tail
+ * after it says nothing about the batch.
  */
-function inLastBatch(buf: Buffer, scan: FrameScan, next: number, end: number): boolean {
+function lastBatchEnd(buf: Buffer, scan: FrameScan, next: number, end: number): number {
   const seal = findSealFrom(buf, next, end);
-  if (seal < 0) return true;
-  return seal - sealBatchBytes(buf, seal) === scan.sealEnd && seal + SEAL_FRAME_BYTES === end;
+  if (seal < 0) return end;
+  const sealEnd = seal + SEAL_FRAME_BYTES;
+  if (seal - sealBatchBytes(buf, seal) !== scan.sealEnd || !allZero(buf, sealEnd, end)) return -1;
+  return sealEnd;
 }
 
 /**

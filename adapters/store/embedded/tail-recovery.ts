@@ -94,7 +94,8 @@ export async function recoverLastSegment(
     };
   }
   if (tail.kind === 'clean') {
-    const last = segmentState(f, scan.committedRecords, buf.length, index, false);
+    // The data ends at the last seal; a zero tail after it is the writer's margin, kept.
+    const last = segmentState(f, scan.committedRecords, tail.dataEnd, index, false);
     return { last, torn: null, damaged: null, lastRecordedAt: scan.lastRecordedAt };
   }
   index.truncate(tail.keptRecords);

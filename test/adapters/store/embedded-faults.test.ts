@@ -183,11 +183,18 @@ describe('embedded log faults', () => {
     expect((await checkLog(dir)).tornTail).toBeNull();
   });
 
-  it('a zero-filled tail is cut off and reported', async () => {
+  it('a zero-filled tail after the last seal is the end: clean, kept, no torn tail', async () => {
     await restore(dir, files);
-    await appendFile(path.join(dir, segmentNames[segmentNames.length - 1]!), Buffer.alloc(8192));
+    const last = path.join(dir, segmentNames[segmentNames.length - 1]!);
+    await appendFile(last, Buffer.alloc(8192));
+    expect((await checkLog(dir)).tornTail).toBeNull();
+    const readOnly = await openEmbeddedStore(dir, { readOnly: true });
+    expect(readOnly.recovery).toMatchObject({ truncated: false, bytesDropped: 0 });
+    expect(await readEvents(readOnly)).toEqual(events);
+    await readOnly.close();
+    expect((await readFile(last)).length).toBe(files.get(segmentNames[segmentNames.length - 1]!)!.length + 8192);
     const store = await openEmbeddedStore(dir, { streamId: 'DSA1' });
-    expect(store.recovery).toMatchObject({ truncated: true, bytesDropped: 8192, recordsDropped: 1 });
+    expect(store.recovery).toMatchObject({ truncated: false, bytesDropped: 0, recordsDropped: 0 });
     expect(await readEvents(store)).toEqual(events);
     await store.close();
   });

@@ -1,0 +1,51 @@
+/** The group-commit writer's bounds and counters (group-commit-writer.ts). */
+
+/** Size limits of the writer. */
+export interface WriterLimits {
+  /** Roll to a new segment once the next append would pass this size. */
+  readonly segmentBytes: number;
+  /** Most bytes encoded into one batch. */
+  readonly maxBatchBytes: number;
+  /** Most bytes of accepted-but-unwritten appends before appenders wait. */
+  readonly maxQueuedBytes: number;
+  /** Most events of accepted-but-unwritten appends before appenders wait. */
+  readonly maxQueuedEvents: number;
+  /** Largest single append, encoded. */
+  readonly maxAppendBytes: number;
+  /** Zero-fill step ahead of the write point (zero-fill-ahead.ts); 0 turns zero-filling off. */
+  readonly zeroAheadBytes: number;
+}
+
+/** Counters of the writer, for benchmarks and diagnostics. */
+export interface WriterStats {
+  /** fdatasync calls made. */
+  fsyncs: number;
+  /** Batches written. */
+  batches: number;
+  /** Events made durable. */
+  events: number;
+  /** Record bytes written. */
+  bytesWritten: number;
+  /** Segments created after the first. */
+  rolls: number;
+  /** Highest bytes ever accepted-but-unwritten at once (shows the queue bound holding). */
+  peakQueuedBytes: number;
+  /** Highest events ever accepted-but-unwritten at once. */
+  peakQueuedEvents: number;
+  /** Most events in one batch. */
+  peakBatchEvents: number;
+}
+
+/** Counters of a writer that has written nothing (and of a read-only store, which has no writer). */
+export function emptyWriterStats(): WriterStats {
+  return {
+    fsyncs: 0,
+    batches: 0,
+    events: 0,
+    bytesWritten: 0,
+    rolls: 0,
+    peakQueuedBytes: 0,
+    peakQueuedEvents: 0,
+    peakBatchEvents: 0,
+  };
+}
