@@ -214,6 +214,17 @@ export class FileBlockDevice implements BlockDevice {
     }
   }
 
+  /** Allocated bytes of an image file (st_blocks × 512); null for a block device, whose blocks always exist. */
+  async allocatedBytes(): Promise<number | null> {
+    this.checkOpen('stat');
+    if (this.isBlockDevice) return null;
+    try {
+      return Number((await this.handle.stat({ bigint: true })).blocks) * 512;
+    } catch (error) {
+      throw fsIoError('examining (fstat)', this.path, error);
+    }
+  }
+
   /** fdatasync: every write completed before the call is durable when it resolves. */
   async flush(): Promise<void> {
     this.checkOpen('flush');

@@ -17,6 +17,11 @@ export interface BlockDevice {
    * write: after the next `flush()`.
    */
   zeroRange?(offset: number, length: number): Promise<void>;
+  /**
+   * Bytes of storage the device holds now (an image file's allocated blocks), or null when it
+   * cannot tell (a block device). 0 means every byte reads as zero. Optional.
+   */
+  allocatedBytes?(): Promise<number | null>;
   /** Make every completed write durable (fdatasync). */
   flush(): Promise<void>;
   /** Release the device; pending operations finish first. */

@@ -32,6 +32,14 @@ export class CopyPass {
   private bytesInFlight = 0;
   private failure: unknown = null;
   private readonly copier: UnitCopier;
+  /**
+   * The target held no storage when this pass began (an image file with no allocated block:
+   * every byte reads as zero), so chunks that never held data need no hole punched: a fresh
+   * sparse member takes a sparse full copy without one fallocate per gap. The chunks this pass
+   * copies are the only ones it writes, and an application write that reaches the target
+   * meanwhile marks its chunk written (the unit then copies it), so the rest stay zero.
+   */
+  private zeroesRead = false;
 
   constructor(
     private readonly parts: CopyParts,
@@ -59,6 +67,7 @@ export class CopyPass {
       this.unitChunks,
       () => this.parts.follower.state.written,
     );
+    this.zeroesRead = (await this.target.allocatedBytes?.()) === 0;
     for (let unit = planner.next(); unit !== null; unit = planner.next()) {
       if (this.failure !== null || progress.checkpointFailure !== null) break;
       stop = this.stopRequested(shouldAbort);
@@ -78,6 +87,7 @@ export class CopyPass {
       }
     }
     await Promise.all(pending);
+    this.zeroesRead = false;
     progress.advance();
     // A failed checkpoint ends the copy as before (the error reaches the scheduler), unless a
     // unit failed first: that failure decides how the copy ends.
@@ -142,7 +152,7 @@ export class CopyPass {
     try {
       // Under the range lock: a write to these chunks is either folded already (its bit is set)
       // or waits for the lock and then reaches the target itself.
-      await this.copier.copy(unit.runs, buffer, this.parts.follower.state.written);
+      await this.copier.copy(unit.runs, buffer, this.parts.follower.state.written, this.zeroesRead);
     } finally {
       release();
       this.buffers.push(buffer);

@@ -27,17 +27,20 @@ export class UnitCopier {
 
   /**
    * Copy the chunks of `runs` with `buffer`. `written` (folded under the range lock) says which
-   * chunks may hold data; undefined: all of them.
+   * chunks may hold data; undefined: all of them. `zeroesRead` true: the chunks that hold no
+   * data already read as zeroes on the target (it held no storage when the pass began), so they
+   * are left alone.
    */
   async copy(
     runs: readonly ChunkRun[],
     buffer: Uint8Array,
     written: WrittenChunks | undefined,
+    zeroesRead = false,
   ): Promise<void> {
     const data: Piece[] = [];
     const zeroes: Piece[] = [];
     for (const run of runs) classify(this.parts.geometry, run.first, run.count, written, data, zeroes);
-    if (zeroes.length > 0) await this.zero(zeroes, buffer);
+    if (zeroes.length > 0 && !zeroesRead) await this.zero(zeroes, buffer);
     let used = 0;
     const group: { view: Uint8Array; at: number }[] = [];
     // Bounded: each step places one piece, split to the buffer's size.

@@ -124,4 +124,29 @@ describe('UnitCopier: one unit of a copy under its range lock', () => {
     expect(src.calls.maxInFlight).toBe(1);
     expect(Buffer.from(target).equals(Buffer.from(source))).toBe(true);
   });
+
+  it('leaves the gaps alone when the target is known to read as zeroes there (it held no storage)', async () => {
+    const bits = [true, false, false, true, false];
+    const chunks = bits.length;
+    const g = makeGeometry(chunks * CHUNK_BLOCKS, CHUNK_BLOCKS);
+    const source = new Uint8Array(g.blocks * 512).fill(0xaa);
+    const target = new Uint8Array(g.blocks * 512);
+    const src = countingDevice(source, true);
+    const dst = countingDevice(target, true);
+    const reads = { readValid: (v: Uint8Array, at: number) => src.device.read(v, at) };
+    const copier = new UnitCopier({ geometry: g, reads } as never, dst.device, 'm1');
+    await copier.copy(
+      [{ first: 0, count: chunks }],
+      new Uint8Array(chunks * CHUNK_BYTES),
+      writtenOf(chunks, bits),
+      true,
+    );
+    expect(dst.calls.zeroRanges).toBe(0);
+    expect(dst.calls.reads).toBe(0);
+    expect(dst.calls.writes).toBe(runsOf(bits, true));
+    for (let c = 0; c < chunks; c++) {
+      const want = bits[c] ? 0xaa : 0;
+      expect(target.subarray(c * CHUNK_BYTES, (c + 1) * CHUNK_BYTES).every((b) => b === want)).toBe(true);
+    }
+  });
 });
