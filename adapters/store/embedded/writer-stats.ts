@@ -1,20 +1,7 @@
 /** The group-commit writer's bounds and counters (group-commit-writer.ts). */
 
-/** Size limits of the writer. */
-export interface WriterLimits {
-  /** Roll to a new segment once the next append would pass this size. */
-  readonly segmentBytes: number;
-  /** Most bytes encoded into one batch. */
-  readonly maxBatchBytes: number;
-  /** Most bytes of accepted-but-unwritten appends before appenders wait. */
-  readonly maxQueuedBytes: number;
-  /** Most events of accepted-but-unwritten appends before appenders wait. */
-  readonly maxQueuedEvents: number;
-  /** Largest single append, encoded. */
-  readonly maxAppendBytes: number;
-  /** Zero-fill step ahead of the write point (zero-fill-ahead.ts); 0 turns zero-filling off. */
-  readonly zeroAheadBytes: number;
-}
+/** Size limits of the writer: the store's resolved limits (store-options.ts). */
+export type { StoreLimits as WriterLimits } from './store-options.js';
 
 /** Counters of the writer, for benchmarks and diagnostics. */
 export interface WriterStats {

@@ -4,6 +4,7 @@ import { makeGeometry } from '../../../domain/geometry.js';
 import type { BlockDevice } from '../../../domain/ports/block-device.js';
 import { UnitCopier } from '../../../processes/copy/unit-copier.js';
 import type { WrittenChunks } from '../../../projections/written-chunks.js';
+import { writtenChunksOf } from '../../support/written-chunks-of.js';
 
 const CHUNK_BLOCKS = 4;
 const CHUNK_BYTES = CHUNK_BLOCKS * 512;
@@ -34,18 +35,7 @@ function countingDevice(bytes: Uint8Array, punches: boolean) {
 }
 
 function writtenOf(chunks: number, bits: readonly boolean[]): WrittenChunks {
-  const words = new Uint32Array(Math.ceil(chunks / 32));
-  bits.forEach((b, i) => {
-    if (b) words[i >>> 5]! |= 1 << (i & 31);
-  });
-  return {
-    vouches: true,
-    reason: null,
-    chunkBlocks: CHUNK_BLOCKS,
-    blocks: chunks * CHUNK_BLOCKS - 1,
-    chunks,
-    words,
-  };
+  return writtenChunksOf(chunks, bits, CHUNK_BLOCKS, chunks * CHUNK_BLOCKS - 1);
 }
 
 /** Runs of equal values in `bits`. */

@@ -3,23 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { makeGeometry } from '../../../domain/geometry.js';
 import { UNIT_SPAN_UNITS, UnitPlanner } from '../../../processes/copy/unit-planner.js';
 import type { WrittenChunks } from '../../../projections/written-chunks.js';
+import { writtenChunksOf } from '../../support/written-chunks-of.js';
 
 const CHUNK_BLOCKS = 4;
 
 function written(chunks: number, bits: readonly boolean[] | null): WrittenChunks | undefined {
-  if (bits === null) return undefined;
-  const words = new Uint32Array(Math.ceil(chunks / 32));
-  bits.forEach((b, i) => {
-    if (b) words[i >>> 5]! |= 1 << (i & 31);
-  });
-  return {
-    vouches: true,
-    reason: null,
-    chunkBlocks: CHUNK_BLOCKS,
-    blocks: chunks * CHUNK_BLOCKS,
-    chunks,
-    words,
-  };
+  return bits === null ? undefined : writtenChunksOf(chunks, bits, CHUNK_BLOCKS, chunks * CHUNK_BLOCKS);
 }
 
 /** Ascending disjoint runs from a set of marked chunks. */
