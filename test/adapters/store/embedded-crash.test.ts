@@ -91,7 +91,9 @@ async function runAndKill(dir: string, cycle: number, delayMs: number, mode: Kil
     if (!stdout.includes(awaited)) {
       kill();
       await exited;
-      throw new Error(`writer never printed ${JSON.stringify(awaited)}: ${stderr} exit=${child.exitCode} out=${stdout.slice(0, 300)} ... ${stdout.slice(-300)}`);
+      throw new Error(
+        `writer never printed ${JSON.stringify(awaited)}: ${stderr} exit=${child.exitCode} out=${stdout.slice(0, 300)} ... ${stdout.slice(-300)}`,
+      );
     }
     setTimeout(kill, delayMs);
   }

@@ -192,7 +192,9 @@ describe('embedded log faults', () => {
     expect(readOnly.recovery).toMatchObject({ truncated: false, bytesDropped: 0 });
     expect(await readEvents(readOnly)).toEqual(events);
     await readOnly.close();
-    expect((await readFile(last)).length).toBe(files.get(segmentNames[segmentNames.length - 1]!)!.length + 8192);
+    expect((await readFile(last)).length).toBe(
+      files.get(segmentNames[segmentNames.length - 1]!)!.length + 8192,
+    );
     const store = await openEmbeddedStore(dir, { streamId: 'DSA1' });
     expect(store.recovery).toMatchObject({ truncated: false, bytesDropped: 0, recordsDropped: 0 });
     expect(await readEvents(store)).toEqual(events);
