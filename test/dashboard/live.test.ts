@@ -71,6 +71,9 @@ describe.runIf(haveChromium('dashboard live mode') && haveTools('dashboard live 
       const page = await browser.newPage();
       await page.goto(server.url);
       await page.waitForSelector('#live-status[data-live="on"]', { timeout: 20_000 });
+      // A full copy of a fresh set copies only chunks ever written (the rest are holes, no I/O):
+      // write 48 MiB first so the copy at --copy-rate 16 MiB/s runs for about 3 s.
+      await run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x44 0 48M', server.nbd!]);
       expect((await shadowlog(['--home', home, 'dismount', 'LV', 'm2', '--policy', 'none'])).code).toBe(0);
       const mount = backgroundCli(['--home', home, 'mount', 'LV', 'm2', '--policy', 'full', '--wait']);
       let done = false;
