@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { assert } from '../../../domain/errors.js';
 import { isNoSpace } from './durable-file.js';
 
@@ -34,6 +35,14 @@ import { isNoSpace } from './durable-file.js';
 
 /** After a failed extension, wait this long before trying again. */
 export const RETRY_AFTER_MS = 5000;
+/**
+ * An extension starts only while the file system keeps this much free beyond it: zeros that
+ * take the last free space fail every other writer on it (the members, snapshots, the next
+ * segment, the control token: `serve` on a 2 MiB tmpfs failed to publish its token while an
+ * extension held the space, test/adapters/nbd/full-log-disk.test.ts). Below it, appends extend
+ * the file as they would without zero-fill.
+ */
+export const MIN_FREE_AFTER_EXTENSION_BYTES = 64 * 1024 * 1024;
 /** Zeros written per write() call of an extension. */
 const CHUNK_BYTES = 1024 * 1024;
 
@@ -45,12 +54,14 @@ export interface ZeroFillStats {
   failedExtensions: number;
   /** Appends that waited for an extension in flight. */
   waits: number;
+  /** Extensions not started: the file system had too little free space (MIN_FREE_AFTER_EXTENSION_BYTES). */
+  lowSpaceSkips: number;
 }
 
 /** The zero-filled margin of one writer's active segment. */
 export class ZeroFillAhead {
   /** Counters. */
-  readonly stats: ZeroFillStats = { extensions: 0, failedExtensions: 0, waits: 0 };
+  readonly stats: ZeroFillStats = { extensions: 0, failedExtensions: 0, waits: 0, lowSpaceSkips: 0 };
   private readonly stepBytes: number;
   private readonly limitBytes: number;
   private readonly now: () => number;
@@ -114,6 +125,12 @@ export class ZeroFillAhead {
     let handle: fs.FileHandle | undefined;
     let off = from;
     try {
+      const free = await fs.statfs(path.dirname(segmentPath));
+      if (free.bavail * free.bsize < to - from + MIN_FREE_AFTER_EXTENSION_BYTES) {
+        this.stats.lowSpaceSkips++;
+        this.retryAtMs = this.now() + RETRY_AFTER_MS;
+        return;
+      }
       handle = await fs.open(segmentPath, 'r+');
       // Bounded: each round writes at least one byte or throws.
       while (off < to) {
