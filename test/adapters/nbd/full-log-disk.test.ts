@@ -142,7 +142,10 @@ describe.runIf(root)('a full log disk under a served set (real tmpfs, real serve
     let filler = await fillTo(home, 48 * 1024);
     const first = await fillLog(client, 0);
     expect(first.acked.length).toBeGreaterThan(100);
-    // The writes since the last MembersSynced need one recorded, which does not fit.
+    // Whatever the server freed since its last failed append (a cut-back tail page, a pruned
+    // snapshot) is taken too, so the disk is full when FLUSH comes: the writes since the last
+    // MembersSynced need one recorded, which does not fit.
+    const topUp = await fillTo(home, 0);
     const flushed = await within('FLUSH on a full log', client.errorOf(NbdCommand.FLUSH, 0, 0));
     expect(flushed).not.toBe(0);
     const refused = await within(
@@ -157,6 +160,7 @@ describe.runIf(root)('a full log disk under a served set (real tmpfs, real serve
     expect(serverLog).toMatch(/no space left on device/);
 
     // Space comes back: the same server writes, flushes and dismounts again.
+    await unlink(topUp);
     await unlink(filler);
     const second = await writeBlocks(client, first.end, SIZE);
     expect(second.errno).toBe(0);
