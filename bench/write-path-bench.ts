@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { FileMemberAccess } from '../adapters/devices/file-member-access.js';
 import { createSparseImage } from '../adapters/devices/sparse-image.js';
 import { openEmbeddedStore } from '../adapters/store/embedded/index.js';
+import { DEFAULT_WRITES_IN_FLIGHT } from '../adapters/store/embedded/store-options.js';
 import { VirtualUnit } from '../processes/virtual-unit.js';
 
 /** Result of `shadowlog bench write-path --json`. */
@@ -21,10 +22,17 @@ export interface WritePathBenchResult {
   rounds: number;
   /** Queue depth. */
   queueDepth: number;
+  /**
+   * Logged IOPS (medians) by log writes in flight (store option `maxWritesInFlight`; loggedIops
+   * is the default's entry): docs/pipelined-commits.md "Measured".
+   */
+  loggedIopsByWritesInFlight: Record<string, number>;
 }
 
 const SET_BYTES = 256 * 1024 * 1024;
 const QUEUE_DEPTH = 32;
+/** Windows measured beside the store's default (loggedIops). */
+const WINDOWS = [1, 2, 4].filter((w) => w !== DEFAULT_WRITES_IN_FLIGHT);
 
 /** 4 KiB random writes at QD32 on a 2-member set, logged vs unlogged. */
 export async function runWritePathBench(
@@ -38,12 +46,19 @@ export async function runWritePathBench(
     // the two modes over several rounds, each on a fresh set, and take the medians.
     const loggedRuns: number[] = [];
     const unloggedRuns: number[] = [];
+    const windowRuns = new Map<number, number[]>(WINDOWS.map((w) => [w, []]));
     for (let round = 0; round < rounds; round++) {
       loggedRuns.push(await measure(join(base, `logged-${round}`), true, seconds));
       unloggedRuns.push(await measure(join(base, `unlogged-${round}`), false, seconds));
+      for (const w of WINDOWS)
+        windowRuns.get(w)!.push(await measure(join(base, `window-${w}-${round}`), true, seconds, w));
     }
     const logged = median(loggedRuns);
     const unlogged = median(unloggedRuns);
+    const loggedIopsByWritesInFlight: Record<string, number> = {
+      [DEFAULT_WRITES_IN_FLIGHT]: Math.round(logged),
+    };
+    for (const [w, runs] of windowRuns) loggedIopsByWritesInFlight[String(w)] = Math.round(median(runs));
     return {
       suite: 'write-path',
       loggedIops: Math.round(logged),
@@ -52,6 +67,7 @@ export async function runWritePathBench(
       seconds,
       rounds,
       queueDepth: QUEUE_DEPTH,
+      loggedIopsByWritesInFlight,
     };
   } finally {
     await rm(base, { recursive: true, force: true });
@@ -63,12 +79,17 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function measure(dir: string, logWrites: boolean, seconds: number): Promise<number> {
+async function measure(
+  dir: string,
+  logWrites: boolean,
+  seconds: number,
+  maxWritesInFlight = DEFAULT_WRITES_IN_FLIGHT,
+): Promise<number> {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(dir, { recursive: true });
   const paths = [join(dir, 'm1.img'), join(dir, 'm2.img')];
   for (const path of paths) await createSparseImage(path, SET_BYTES);
-  const store = await openEmbeddedStore(join(dir, 'log'), { streamId: 'bench' });
+  const store = await openEmbeddedStore(join(dir, 'log'), { streamId: 'bench', maxWritesInFlight });
   const access = new FileMemberAccess();
   await VirtualUnit.create(store, access, { setId: 'bench', blocks: SET_BYTES / 512, memberPaths: paths });
   const unit = await VirtualUnit.open({ store, access, logWrites, recover: false });

@@ -17,7 +17,7 @@ import { type FrameScan, scanFrames } from './segment-scanner.js';
  * is durable and its index written; so the reader extends its view with every committed
  * record it can see and stops at the first frame that does not check yet (a write in
  * progress), never treating that as damage. It reads what the writer has written -- in the
- * page cache, and durable a moment later -- never a half-written batch: in a format-2
+ * page cache, and durable a moment later -- never a half-written batch: in a format-2 or 3
  * segment only batches whose seal is written are taken.
  */
 
@@ -27,7 +27,7 @@ const FIRST_WINDOW_BYTES = 256 * 1024;
 const MAX_SEGMENTS_PER_REFRESH = 1024;
 
 /**
- * Extend `segment` with the records written after what is known. A format-2 segment is
+ * Extend `segment` with the records written after what is known. A segment with seals is
  * rescanned from its last seal and takes only sealed batches: a batch is visible once its
  * whole write (seal included) is; a format-1 segment takes records up to the last commit flag.
  */
@@ -40,7 +40,7 @@ async function extendSegment(state: LogState, segment: SegmentState): Promise<nu
     const from = withSeals ? segment.lastSealEnd : segment.bytes;
     const fromRecords = withSeals ? segment.lastSealRecords : segment.records;
     if (size <= from) return size;
-    const scan = await scanWindow(handle, segment, from, size - from, withSeals, fromRecords);
+    const scan = await scanWindow(handle, segment, from, size - from, fromRecords);
     const records = fromRecords + scan.sealRecords;
     segment.lastSealEnd = from + scan.sealEnd;
     segment.lastSealRecords = records;
@@ -71,7 +71,6 @@ async function scanWindow(
   segment: SegmentState,
   from: number,
   available: number,
-  withSeals: boolean,
   fromRecords: number,
 ): Promise<FrameScan> {
   let want = Math.min(available, FIRST_WINDOW_BYTES);
@@ -81,7 +80,7 @@ async function scanWindow(
     const { bytesRead } = await handle.read(buf, 0, want, from);
     // The index is told only in the last round: a rescan must not note records twice.
     const scan = scanFrames(buf, 0, bytesRead, {
-      withSeals,
+      formatVersion: segment.formatVersion,
       firstPosition: segment.firstPosition + fromRecords,
       index: null,
       fileOffsetOfBuf: from,
@@ -90,7 +89,7 @@ async function scanWindow(
     const atZero = scan.stop !== null && zeroHeaderAt(buf, stopAt, bytesRead);
     if (atZero || want >= available || bytesRead < want) {
       return scanFrames(buf, 0, bytesRead, {
-        withSeals,
+        formatVersion: segment.formatVersion,
         firstPosition: segment.firstPosition + fromRecords,
         index: segment.index,
         firstRecordIndex: fromRecords,

@@ -1,51 +1,51 @@
-import { promises as fs } from 'node:fs';
+import type { promises as fs } from 'node:fs';
 import { assert, IoError, ShadowlogError } from '../../../domain/errors.js';
 import type { ShadowEvent } from '../../../domain/events.js';
 import { AppendQueue } from '../shared/append-queue.js';
 import { expectedPositionRefusal } from '../shared/expected-position.js';
 import { type PendingAppend, rejectAppend, resolveAppend } from '../shared/pending-append.js';
 import { checkExpectedPosition } from '../shared/store-arguments.js';
-import { encodeSeal } from './batch-seal.js';
-import { ioError } from './durable-file.js';
+import { CommitWindow, type Reservation } from './commit-window.js';
 import type { DurableListener } from './durable-listener.js';
-import { listInManifest } from './log-manifest.js';
 import type { LogState, SegmentState } from './log-state.js';
-import { encodeRecord, type PreparedAppend, prepareAppend, SEAL_FRAME_BYTES } from './record-codec.js';
-import { createSegmentFile, writeIndexFile } from './segment-files.js';
-import { SEGMENT_HEADER_BYTES } from './segment-format.js';
+import { type PreparedAppend, prepareAppend, SEAL_FRAME_BYTES } from './record-codec.js';
+import { cutFile, rollSegment } from './segment-roll.js';
 import { failStopError, HEALTHY, isRecoverable, noSpaceError, type StoreHealth } from './write-failure.js';
 import type { WriterLimits, WriterStats } from './writer-stats.js';
 import { emptyWriterStats } from './writer-stats.js';
 import { ZeroFillAhead } from './zero-fill-ahead.js';
 
 /**
- * The write path: group commit. Appends queue up; one batch at a time is encoded into one
- * buffer, written with one positional write and made durable with one fdatasync; appends that
- * arrive while a batch is in flight join the next one. An append's promise resolves only
- * after the fdatasync covering its records returned. fdatasync costs ~150 us here, so one
- * sync per event would cap the log near 6,500 events/s; with 256 concurrent appenders each
- * sync covers ~256 of them.
+ * The write path: group commit. Appends queue up; each batch is encoded into a buffer of its
+ * own and written with one positional O_DSYNC write; appends that arrive meanwhile join the
+ * next batch. A sync costs ~150 us to a few ms here, so one per event would cap the log near a
+ * few thousand events/s; with 256 concurrent appenders each write covers hundreds of them.
+ * Up to `maxWritesInFlight` writes run at once (the commit window, commit-window.ts; default
+ * one, see store-options.ts). Writes are published -- appends resolved, listeners told --
+ * strictly in file order, each only after it and every write before it returned (invariant 1
+ * of docs/design.md).
  *
- * Memory is bounded: appends accepted but not yet written may hold at most `maxQueuedBytes`
- * and `maxQueuedEvents`; past that, appenders wait (FIFO, so call order is kept) until a
- * batch is written (the shared append queue, ../shared/append-queue.ts). One batch holds at
- * most `maxBatchBytes` (a single larger append goes alone); it has no event bound.
+ * Memory is bounded: accepted, unwritten appends hold at most `maxQueuedBytes` and
+ * `maxQueuedEvents`; past that, appenders wait in FIFO order (../shared/append-queue.ts). A
+ * batch holds at most `maxBatchBytes` (a single larger append goes alone), no event bound.
  *
  * An append never spans segments: the writer rolls to a new segment before an append that
  * does not fit (an append larger than a segment gets a fresh segment of its own). With the
  * commit flag on each append's last record this makes appends all-or-nothing across crashes.
  *
- * Every group (one write) ends with a batch seal (batch-seal.ts) in the same O_DSYNC write:
- * the seal is durable exactly when the group is acknowledged, which is what lets recovery tell
- * a damaged acknowledged record from a torn write (docs/log-format.md).
+ * Every group (one write) ends with a batch seal (batch-seal.ts) in the same O_DSYNC write,
+ * naming the durable end of the segment when the write was issued: that is what lets recovery
+ * tell a write lost in flight (torn) from a damaged acknowledged record (corrupt), even when a
+ * later write of the window survived the crash (docs/pipelined-commits.md).
  *
- * Failures (write-failure.ts): a full disk is recoverable -- the failing batch and everything
- * queued behind it are rejected, the segment is cut back to its durable end, and the next
- * append tries again. Any other I/O error stops the writer for good (fail-stop): after a
- * failed write the state of the file is unknown, so every pending and later append is
- * rejected and the log must be reopened, which runs recovery.
+ * Failures (write-failure.ts): every write in flight is waited for, none after the failed one
+ * is published, and the segment is cut back to its published end. A full disk is recoverable:
+ * the failed appends and all queued behind them are rejected; the next append tries again.
+ * Any other I/O error stops the writer for good (fail-stop): every pending and later append
+ * is rejected and the log must be reopened, which runs recovery.
  */
 
+export { SEGMENT_APPEND_FLAGS } from './segment-roll.js';
 export { emptyWriterStats, type WriterLimits, type WriterStats } from './writer-stats.js';
 
 /** An append waiting to be written: its events checked, measured and ready to encode. */
@@ -57,15 +57,6 @@ export type CommitListener = (
   appends: readonly PendingEmbeddedAppend[],
   recordedAt: number,
 ) => void;
-
-/** Bytes of the reusable encode buffer (batches larger than this allocate once). */
-const REUSED_BUFFER_BYTES = 1024 * 1024;
-
-/**
- * Flags of the segment the writer appends to: O_DSYNC makes each write durable on return,
- * one thread-pool hop per batch instead of two (write, then fdatasync).
- */
-export const SEGMENT_APPEND_FLAGS = fs.constants.O_RDWR | fs.constants.O_DSYNC;
 
 /** Group-committing writer of one open log. */
 export class GroupCommitWriter {
@@ -86,9 +77,12 @@ export class GroupCommitWriter {
   /** A roll began (the index of the active segment is written) but did not finish: finish it before writing. */
   private rollPending = false;
   private readonly idleWaiters: (() => void)[] = [];
-  private encodeBuffer = Buffer.allocUnsafe(REUSED_BUFFER_BYTES);
   /** The active segment's zero-filled margin: appends overwrite zeros instead of extending the file. */
   private readonly zeroFill: ZeroFillAhead;
+  /** Writes issued and not yet published, oldest first; at most `maxWritesInFlight`. */
+  private readonly window: CommitWindow;
+  /** Wakes the flush loop when it waits for a write and an append arrives. */
+  private wake: (() => void) | null = null;
 
   constructor(
     state: LogState,
@@ -105,15 +99,9 @@ export class GroupCommitWriter {
     this.clock = clock;
     this.onCommit = onCommit;
     this.onDurable = onDurable;
-    this.queue = new AppendQueue(
-      {
-        maxQueuedEvents: limits.maxQueuedEvents,
-        maxQueuedBytes: limits.maxQueuedBytes,
-        maxBatchEvents: Number.MAX_SAFE_INTEGER,
-        maxBatchBytes: limits.maxBatchBytes,
-      },
-      this.stats,
-    );
+    // Batches have a byte bound only (the queue's event and byte bounds are the store's).
+    this.queue = new AppendQueue({ ...limits, maxBatchEvents: Number.MAX_SAFE_INTEGER }, this.stats);
+    this.window = new CommitWindow(limits.maxWritesInFlight);
     this.zeroFill = new ZeroFillAhead(limits.zeroAheadBytes, limits.segmentBytes);
     this.zeroFill.reset(this.active.path, this.active.bytes);
     this.zeroFill.maybeExtend(this.active.bytes);
@@ -139,6 +127,9 @@ export class GroupCommitWriter {
     if (!this.flushing) {
       this.flushing = true;
       setImmediate(() => void this.flushLoop());
+    } else if (this.window.hasRoom) {
+      this.wake?.();
+      this.wake = null;
     }
     return appended;
   }
@@ -146,43 +137,126 @@ export class GroupCommitWriter {
   /** Resolves once every accepted append is written (or failed); new appends are refused from now on. */
   async close(): Promise<void> {
     this.closing = true;
-    if (this.flushing || !this.queue.empty) {
+    if (this.flushing || !this.queue.empty)
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-    }
     await this.zeroFill.idle();
-    // A closed log has no zero tail (copies and `log check` see only data); best effort: a
-    // tail left by a failure here is zeros after the last seal, which readers take as the end.
+    // A closed log has no zero tail; best effort: zeros left after the last seal read as the end.
     if (this.failure === null) await cutFile(this.handle, this.active.bytes).catch(() => undefined);
     await this.handle.close().catch(() => undefined);
   }
 
   private async flushLoop(): Promise<void> {
-    // Runs while appends are queued; every round writes (or rejects) at least one append.
-    while (this.queue.ready) {
-      const batch = this.queue.take();
-      try {
-        await this.writeBatch(batch);
-      } catch (error) {
-        await this.failed(error, batch);
+    // Each round publishes, issues or waits for a write that returns: bounded by the appends.
+    for (;;) {
+      const head = this.window.head;
+      if (head?.settled === true) {
+        if (head.error !== undefined) await this.failWindow(head.error, []);
+        else this.publishHead();
+        // Let acknowledged appenders run (and append again) so they join the next batch.
+        if (this.window.length === 0 && this.queue.ready)
+          await new Promise((resolve) => setImmediate(resolve));
+        continue;
       }
-      this.queue.release(batch);
-      // Let acknowledged appenders run (and append again) so they join the next batch.
-      if (this.queue.ready) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.queue.ready && this.window.hasRoom) {
+        const batch = this.queue.take();
+        try {
+          await this.issueBatch(batch);
+        } catch (error) {
+          await this.failWindow(error, batch);
+        }
+        continue;
+      }
+      if (head === undefined) break;
+      // Wait for the oldest write, or for an append that can be issued meanwhile.
+      const arrived = new Promise<void>((resolve) => (this.wake = resolve));
+      await Promise.race([head.done, arrived]);
+      this.wake = null;
     }
     this.flushing = false;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
+  private get reserved(): Reservation {
+    return this.window.reservation(this.active, this.state.nextPosition, this.state.lastRecordedAt);
+  }
+
   /**
-   * A batch failed. No space: reject it and everything queued behind it, cut the segment back
-   * to its durable end, stay open (degraded). Anything else, or a failing cut: fail-stop.
+   * A write failed (or a batch could not be issued): wait for every write in flight, publish
+   * none of them, and fail their appends with the batch's (see `failed`). Earlier writes of the
+   * window that returned are published first: they are durable and before the failure.
+   */
+  private async failWindow(error: unknown, batch: readonly PendingEmbeddedAppend[]): Promise<void> {
+    // Bounded by the window.
+    while (this.window.head?.settled === true && this.window.head.error === undefined) this.publishHead();
+    const groups = this.window.takeAll();
+    for (const group of groups) await group.done;
+    const items: PendingEmbeddedAppend[] = [];
+    for (const group of groups) items.push(...group.items);
+    items.push(...batch);
+    this.active.index.truncate(this.active.records);
+    await this.failed(error, items);
+    for (const group of groups) if (group.releases !== null) this.queue.release(group.releases);
+    if (!groups.some((group) => group.releases === batch)) this.queue.release(batch);
+  }
+
+  /** Publish the oldest write (it returned): resolve its appends, tell listeners. */
+  private publishHead(): void {
+    const group = this.window.shift();
+    assert(group.settled && group.error === undefined, 'publishing a write that did not return');
+    const segment = group.segment;
+    assert(segment === this.active, 'a write in flight outlived its segment');
+    assert(this.state.nextPosition === group.firstPosition, 'writes published out of order');
+    assert(segment.bytes + group.groupBytes === group.bytesAfter, 'writes published with a gap');
+    this.stats.fsyncs++;
+    this.stats.bytesWritten += group.groupBytes;
+    segment.records = group.recordsAfter;
+    segment.bytes = group.bytesAfter;
+    segment.lastSealEnd = segment.bytes;
+    segment.lastSealRecords = segment.records;
+    this.state.nextPosition += group.events;
+    this.state.lastRecordedAt = group.recordedAt;
+    this.stats.events += group.events;
+    // A write went through: whatever filled the disk is gone (set before anyone is told).
+    if (this.health.status === 'degraded') this.health = HEALTHY;
+    this.onDurable?.({
+      segmentPath: segment.path,
+      endOffsetBytes: segment.bytes,
+      lastPosition: this.state.nextPosition - 1,
+    });
+    let position = group.firstPosition;
+    for (const item of group.items) {
+      position += item.eventCount;
+      resolveAppend(item, position - 1);
+    }
+    this.onCommit(group.firstPosition, group.items, group.recordedAt);
+    if (group.releases !== null) this.queue.release(group.releases);
+  }
+
+  /** Publish every write in the window, oldest first (before a roll); throws a write's error. */
+  private async drainWindow(): Promise<void> {
+    while (this.window.length > 0) await this.publishOldest(); // Bounded by the window.
+  }
+
+  /** Wait for the oldest write and publish it; throws its error. */
+  private async publishOldest(): Promise<void> {
+    const head = this.window.head!;
+    await head.done;
+    if (head.error !== undefined) throw head.error;
+    this.publishHead();
+  }
+
+  /**
+   * Appends failed. No space: reject them and everything queued behind, cut the segment back to
+   * its published end, stay open (degraded). Anything else, or a failing cut: fail-stop (the
+   * cut is still tried: a later write of the window may have reached the disk; if the cut
+   * fails too, a reopen may keep rejected appends whose bytes did land, as with one write).
    */
   private async failed(error: unknown, batch: readonly PendingEmbeddedAppend[]): Promise<void> {
     const segmentPath = this.active.path;
+    await this.zeroFill.idle();
     if (this.failure === null && isRecoverable(error)) {
       const rejection = noSpaceError(segmentPath, error);
       try {
-        await this.zeroFill.idle();
         await cutFile(this.handle, this.active.bytes);
         this.zeroFill.cutTo(this.active.bytes);
       } catch (cutError) {
@@ -196,6 +270,7 @@ export class GroupCommitWriter {
       this.queue.rejectWaiting(rejection);
       return;
     }
+    if (this.failure === null) await cutFile(this.handle, this.active.bytes).catch(() => undefined);
     // A typed error of shadowlog's own (an invariant) stays itself; an I/O error says to restart.
     const own = error instanceof ShadowlogError && !(error instanceof IoError);
     this.failStop(this.failure ?? (own ? error : failStopError(segmentPath, error)), batch);
@@ -208,9 +283,13 @@ export class GroupCommitWriter {
     this.queue.rejectWaiting(this.failure);
   }
 
-  private async writeBatch(batch: readonly PendingEmbeddedAppend[]): Promise<void> {
+  /** Check a batch's expected positions and issue it as one group per segment it fills. */
+  private async issueBatch(batch: readonly PendingEmbeddedAppend[]): Promise<void> {
     if (this.failure !== null) throw this.failure;
-    let next = this.state.nextPosition;
+    // An expected position is checked against the published log, not writes that may still fail.
+    if (this.window.length > 0 && batch.some((item) => item.expectedPosition !== undefined))
+      await this.drainWindow();
+    let next = this.reserved.position;
     const accepted: PendingEmbeddedAppend[] = [];
     for (const item of batch) {
       const refusal = expectedPositionRefusal(item.expectedPosition, next);
@@ -221,23 +300,31 @@ export class GroupCommitWriter {
       accepted.push(item);
       next += item.eventCount;
     }
-    if (accepted.length === 0) return;
-    this.stats.peakBatchEvents = Math.max(this.stats.peakBatchEvents, next - this.state.nextPosition);
-    const recordedAt = Math.max(this.clock(), this.state.lastRecordedAt);
+    if (accepted.length === 0) {
+      this.queue.release(batch);
+      return;
+    }
+    this.stats.peakBatchEvents = Math.max(this.stats.peakBatchEvents, next - this.reserved.position);
+    const recordedAt = Math.max(this.clock(), this.reserved.recordedAt);
     // Every group ends with a seal: count it against the segment size.
     const room = this.limits.segmentBytes - SEAL_FRAME_BYTES;
     let i = 0;
-    // Bounded: each round writes at least one append.
+    // Bounded: each round issues at least one append.
     while (i < accepted.length) {
-      const full = this.active.records > 0 && this.active.bytes + accepted[i]!.bytes > room;
-      if (this.rollPending || full) await this.roll();
+      let reserved = this.reserved;
+      if (this.rollPending || (reserved.records > 0 && reserved.bytes + accepted[i]!.bytes > room)) {
+        // A roll seals the segment: every write into it is published first.
+        await this.drainWindow();
+        await this.roll();
+        reserved = this.reserved;
+      }
       let bytes = 0;
       let j = i;
-      while (j < accepted.length && (j === i || this.active.bytes + bytes + accepted[j]!.bytes <= room)) {
+      while (j < accepted.length && (j === i || reserved.bytes + bytes + accepted[j]!.bytes <= room)) {
         bytes += accepted[j]!.bytes;
         j++;
       }
-      await this.writeGroup(accepted.slice(i, j), bytes, recordedAt);
+      await this.issueGroup(accepted.slice(i, j), bytes, recordedAt, j === accepted.length ? batch : null);
       i = j;
     }
     this.stats.batches++;
@@ -247,124 +334,66 @@ export class GroupCommitWriter {
     return this.state.segments[this.state.segments.length - 1]!;
   }
 
-  /** Encode the records and their seal, write them with one O_DSYNC write, then publish them. */
-  private async writeGroup(
+  /**
+   * Start the group's write (commit-window.ts encodes it); the flush loop publishes it once it
+   * and every write before it returned. Waits first while the window is full, for a
+   * zero-fill extension over its range, and -- after an open, a roll or a cut, with writes in
+   * flight -- for them, so that the page it starts in can be read back.
+   */
+  private async issueGroup(
     items: readonly PendingEmbeddedAppend[],
     bytes: number,
     recordedAt: number,
+    releases: readonly PendingEmbeddedAppend[] | null,
   ): Promise<void> {
+    while (!this.window.hasRoom) await this.publishOldest(); // Bounded by the window.
+    // Writes that returned are published before any wait below: their appenders are not held.
+    while (this.window.head?.settled === true && this.window.head.error === undefined) this.publishHead();
     const segment = this.active;
-    const total = bytes + SEAL_FRAME_BYTES;
-    if (this.encodeBuffer.length < total) {
-      if (total <= REUSED_BUFFER_BYTES * 4) this.encodeBuffer = Buffer.allocUnsafe(total);
-    }
-    const buf = this.encodeBuffer.length >= total ? this.encodeBuffer : Buffer.allocUnsafe(total);
-    let off = 0;
-    let recordIndex = segment.records;
-    for (const item of items) {
-      const n = item.eventCount;
-      for (let k = 0; k < n; k++) {
-        segment.index.note(recordIndex, segment.bytes + off);
-        off = encodeRecord(buf, off, item.prepared, k, recordedAt, k === n - 1);
-        recordIndex++;
-      }
-    }
-    assert(off === bytes, `encoded ${off} bytes, expected ${bytes}`);
-    const first = this.state.nextPosition;
-    const events = recordIndex - segment.records;
-    encodeSeal(buf, off, first, events, bytes, recordedAt);
+    const start = this.reserved.bytes;
     // Never into a range an extension is still zeroing (its zeros would land over the batch).
-    await this.zeroFill.beforeWrite(segment.bytes + total);
-    try {
-      let done = 0;
-      // Short writes are legal; bounded because each round writes at least one byte or throws.
-      while (done < total) {
-        const { bytesWritten } = await this.handle.write(buf, done, total - done, segment.bytes + done);
-        if (bytesWritten <= 0) throw new Error('write made no progress');
-        done += bytesWritten;
-      }
-      // The segment is open with O_DSYNC: each write returns once its data (and the file size)
-      // is durable, so no separate fdatasync round trip through the thread pool is needed.
-    } catch (error) {
-      throw ioError('append to', segment.path, error);
+    await this.zeroFill.beforeWrite(start + bytes + SEAL_FRAME_BYTES);
+    if (!this.window.canStartAt(start)) await this.drainWindow();
+    if (this.window.length === 0 && this.limits.maxWritesInFlight > 1) {
+      await this.window.loadPage(this.handle, segment.path, start);
     }
-    this.stats.fsyncs++;
-    this.stats.bytesWritten += total;
-    // Durable: publish.
-    segment.records = recordIndex;
-    segment.bytes += total;
-    segment.lastSealEnd = segment.bytes;
-    segment.lastSealRecords = recordIndex;
-    this.state.nextPosition += events;
-    this.state.lastRecordedAt = recordedAt;
-    this.stats.events += events;
-    this.zeroFill.maybeExtend(segment.bytes);
-    // A write went through: whatever filled the disk is gone (set before anyone is told).
-    if (this.health.status === 'degraded') this.health = HEALTHY;
-    if (this.onDurable !== undefined) {
-      this.onDurable({
-        segmentPath: segment.path,
-        endOffsetBytes: segment.bytes,
-        lastPosition: this.state.nextPosition - 1,
-      });
-    }
-    let position = first;
-    for (const item of items) {
-      position += item.eventCount;
-      resolveAppend(item, position - 1);
-    }
-    this.onCommit(first, items, recordedAt);
+    const reserved = this.reserved;
+    assert(reserved.bytes === start, 'the reserved end moved while a group waited');
+    const group = this.window.issue(this.handle, {
+      segment,
+      items,
+      bytes,
+      recordedAt,
+      releases,
+      start,
+      firstRecord: reserved.records,
+      firstPosition: reserved.position,
+    });
+    this.stats.peakWritesInFlight = this.window.peak;
+    this.zeroFill.maybeExtend(group.bytesAfter);
   }
 
   /**
-   * Seal the active segment (index file first), create the next one, list it in the manifest,
-   * and switch to it. Nothing in memory changes until every step succeeded; a roll that failed
-   * (a full disk) is redone before the next write, so the old segment never grows again once
-   * the next one may exist on disk.
+   * Seal the active segment, create the next one and switch to it (segment-roll.ts). Nothing in
+   * memory changes until every step succeeded; a roll that failed (a full disk) is redone
+   * before the next write, so the old segment never grows again once the next one may exist on
+   * disk. Called with no write in flight.
    */
   private async roll(): Promise<void> {
     const old = this.active;
     this.rollPending = true;
-    // Only the last segment may have a zero tail: cut it off durably before the index (which
-    // names the size) is written.
     await this.zeroFill.idle();
-    await cutFile(this.handle, old.bytes).catch((error: unknown) => {
-      throw ioError('cut the zero tail of', old.path, error);
-    });
-    // The index is written before the next segment exists: a reader that sees segment N+1
-    // can rely on segment N being complete and indexed.
-    await writeIndexFile(this.state.dir, old, false);
-    const created = await createSegmentFile(
-      this.state.dir,
-      this.state.streamId,
-      this.state.nextPosition,
-      Math.max(this.clock(), this.state.lastRecordedAt),
-    );
-    const lastPosition = this.state.nextPosition - 1;
-    this.onDurable?.({ segmentPath: created.path, endOffsetBytes: SEGMENT_HEADER_BYTES, lastPosition });
-    // Listed only once durable: a crash before this leaves one segment past the manifest,
-    // which the next open accepts because it starts where the last listed one ends.
-    await listInManifest(this.state, this.onDurable, created.firstPosition);
-    let handle: fs.FileHandle;
-    try {
-      handle = await fs.open(created.path, SEGMENT_APPEND_FLAGS);
-    } catch (error) {
-      throw ioError('open segment', created.path, error);
-    }
+    const createdAtMs = Math.max(this.clock(), this.state.lastRecordedAt);
+    const { created, handle } = await rollSegment(this.state, old, this.handle, createdAtMs, this.onDurable);
     const previous = this.handle;
     this.handle = handle;
     old.sealed = true;
     this.state.segments.push(created);
     this.rollPending = false;
     this.stats.rolls++;
+    this.window.forgetPage();
     this.zeroFill.reset(created.path, created.bytes);
     this.zeroFill.maybeExtend(created.bytes);
     await previous.close().catch(() => undefined);
   }
-}
-
-/** Truncate the file to `bytes` (its data end) and make the size durable. */
-async function cutFile(handle: fs.FileHandle, bytes: number): Promise<void> {
-  await handle.truncate(bytes);
-  await handle.datasync();
 }

@@ -14,8 +14,8 @@ import { listLogDirectory } from './segment-files.js';
 import {
   decodeSegmentHeader,
   indexFileName,
-  LEGACY_SEGMENT_FORMAT_VERSION,
   parseSegmentFileName,
+  SEGMENT_FORMAT_VERSION,
   SEGMENT_HEADER_BYTES,
   type SegmentHeader,
 } from './segment-format.js';
@@ -189,7 +189,12 @@ async function checkSegment(progress: CheckProgress, name: string, sealed: boole
   if (typeof header === 'string') {
     corrupt(0, header);
     const firstPosition = parseSegmentFileName(name)!;
-    progress.listed.push({ firstPosition, name, formatVersion: 2, sizeBytes: buf.length });
+    progress.listed.push({
+      firstPosition,
+      name,
+      formatVersion: SEGMENT_FORMAT_VERSION,
+      sizeBytes: buf.length,
+    });
     progress.segments.push({
       file: name,
       firstPosition,
@@ -214,8 +219,10 @@ async function checkSegment(progress: CheckProgress, name: string, sealed: boole
       `segment starts at position ${first} but the previous data ends before ${progress.expectedFirst}: a segment is missing or damaged`,
     );
   }
-  const withSeals = header.formatVersion !== LEGACY_SEGMENT_FORMAT_VERSION;
-  const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length, { withSeals, firstPosition: first });
+  const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length, {
+    formatVersion: header.formatVersion,
+    firstPosition: first,
+  });
   const frames = checkFrames(buf, scan, sealed);
   if (frames.damage !== null) corrupt(frames.damage.offset, frames.damage.message);
   if (frames.torn !== null) {

@@ -174,7 +174,7 @@ export function checkManifest(
 ): { readonly problems: ManifestProblem[]; readonly stale: boolean } {
   const manifestPath = path.join(dir, MANIFEST_FILE_NAME);
   if (manifest === null) {
-    // Before manifests: format-1 segments, plus at most a header-only format-2 segment at the
+    // Before manifests: format-1 segments, plus at most a header-only later-format segment at the
     // end (created, by a log's creation or its upgrade, just before the manifest).
     const legacy = found.every(
       (f, i) =>

@@ -29,7 +29,7 @@ export interface SegmentState {
   /** Format version of the segment: 2 (batches end with seals) or 1 (legacy). */
   readonly formatVersion: number;
   /**
-   * Offset after its last batch seal (format 2; `bytes` for format 1): a follower rescans
+   * Offset after its last batch seal (formats 2, 3; `bytes` for format 1): a follower rescans
    * from here, so a batch it first saw unsealed is checked against its seal.
    */
   lastSealEnd: number;

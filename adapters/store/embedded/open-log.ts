@@ -13,7 +13,7 @@ import {
   segmentState,
   writeIndexFile,
 } from './segment-files.js';
-import { indexFileName, LEGACY_SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_BYTES } from './segment-format.js';
+import { indexFileName, SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_BYTES } from './segment-format.js';
 import { decodeIndexFile, SparseIndex } from './segment-index.js';
 import { scanFrames } from './segment-scanner.js';
 import { classifyTail } from './tail-classification.js';
@@ -170,8 +170,10 @@ export async function openLog(
     // would be rewritten at the next seal anyway.
     await fs.rm(path.join(dir, indexFileName(last.firstPosition)), { force: true });
     if (indexesRebuilt.length > 0 || tempFilesRemoved.length > 0) await fsyncDirectory(dir);
-    const upgraded = last.formatVersion === LEGACY_SEGMENT_FORMAT_VERSION;
-    if (upgraded) await startFormat2Segment(state, options);
+    // The writer writes format-3 seals only into a format-3 segment: an older active segment
+    // is sealed as it is and a new one started.
+    const upgraded = last.formatVersion < SEGMENT_FORMAT_VERSION;
+    if (upgraded) await startCurrentFormatSegment(state, options);
     if (upgraded || stale) await listInManifest(state, options.onDurable);
   }
   const recovery = {
@@ -281,14 +283,17 @@ async function startEmptyLog(
 }
 
 /**
- * A log whose last segment is format 1 (written before batch seals): start a format-2 segment
- * for the writer -- a new one after it, or, when it holds no record, one in its place.
+ * A log whose last segment is an older format (1: no seals; 2: seals of one write in flight):
+ * start a format-3 segment for the writer -- a new one after it, or, when it holds no record,
+ * one in its place.
  */
-async function startFormat2Segment(state: LogState, options: OpenLogOptions): Promise<void> {
+async function startCurrentFormatSegment(state: LogState, options: OpenLogOptions): Promise<void> {
   const segments = state.segments;
   const last = segments[segments.length - 1]!;
   const createdAt = Math.max(options.clock(), state.lastRecordedAt);
   if (last.records > 0) {
+    // A format-2 segment may end in a zero tail (zero-fill-ahead.ts); a sealed one may not.
+    await cutToData(last);
     await writeIndexFile(state.dir, last, false);
     last.sealed = true;
   }
@@ -300,6 +305,21 @@ async function startFormat2Segment(state: LogState, options: OpenLogOptions): Pr
     endOffsetBytes: SEGMENT_HEADER_BYTES,
     lastPosition: state.nextPosition - 1,
   });
+}
+
+/** Truncate a segment file to its data end and make the size durable (no-op when it is that size). */
+async function cutToData(segment: SegmentState): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(segment.path, 'r+');
+    if ((await handle.stat()).size === segment.bytes) return;
+    await handle.truncate(segment.bytes);
+    await handle.datasync();
+  } catch (error) {
+    throw ioError('cut the zero tail of', segment.path, error);
+  } finally {
+    await handle?.close();
+  }
 }
 
 /**
@@ -348,9 +368,8 @@ async function scanSealedSegment(f: FoundSegment): Promise<SegmentState> {
     throw ioError('read segment', f.path, error);
   }
   const index = new SparseIndex();
-  const withSeals = f.header.formatVersion !== LEGACY_SEGMENT_FORMAT_VERSION;
   const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length, {
-    withSeals,
+    formatVersion: f.header.formatVersion,
     firstPosition: f.header.firstPosition,
     index,
   });

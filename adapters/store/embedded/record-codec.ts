@@ -55,11 +55,13 @@ export const KIND_BLOCKS_WRITTEN = 1;
 export const KIND_BLOCKS_TRIMMED = 2;
 export const KIND_ZEROES_WRITTEN = 3;
 export const KIND_JSON = 16;
-/** Kind of the batch seal frame that ends every group-commit write (format 2); not a record. */
+/** Kind of the batch seal frame that ends every group-commit write (formats 2 and 3); not a record. */
 export const KIND_BATCH_SEAL = 32;
-/** Body bytes of a batch seal: prefix, first position u64, record count u32, batch bytes u32. */
-export const SEAL_BODY_BYTES = BODY_PREFIX_BYTES + 8 + 4 + 4;
-/** Total on-disk bytes of a batch seal. */
+/** Body bytes of a format-2 batch seal: prefix, first position u64, record count u32, batch bytes u32. */
+export const SEAL_V2_BODY_BYTES = BODY_PREFIX_BYTES + 8 + 4 + 4;
+/** Body bytes of a format-3 batch seal (written now): the format-2 fields, then the durable end at issue u64. */
+export const SEAL_BODY_BYTES = SEAL_V2_BODY_BYTES + 8;
+/** Total on-disk bytes of a format-3 batch seal (the one the writer writes). */
 export const SEAL_FRAME_BYTES = RECORD_HEADER_BYTES + SEAL_BODY_BYTES;
 
 /** Write event type by record kind (index 1..3). */
@@ -123,7 +125,8 @@ export function checkFrame(buf: Uint8Array, off: number, end: number): number {
   } else if (kind === KIND_JSON) {
     if (bodyLength < MIN_JSON_BODY_BYTES) return FRAME_BAD_LENGTH;
   } else if (kind === KIND_BATCH_SEAL) {
-    if (bodyLength !== SEAL_BODY_BYTES) return FRAME_BAD_LENGTH;
+    // Either seal form checks here; the scanner holds each segment to its own (segment-scanner.ts).
+    if (bodyLength !== SEAL_BODY_BYTES && bodyLength !== SEAL_V2_BODY_BYTES) return FRAME_BAD_LENGTH;
   } else {
     // A CRC-valid record of unknown kind could come from a newer format; the CRC check
     // below tells the two apart for the error message, and both are refused.

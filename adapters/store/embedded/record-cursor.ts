@@ -152,7 +152,7 @@ export class RecordCursor {
     const end = this.windowLength;
     let rel = this.offset - this.windowStart;
     let n = 0;
-    // Bounded by the window: every round consumes a frame or stops. Seals (format 2) are
+    // Bounded by the window: every round consumes a frame or stops. Seals (formats 2, 3) are
     // verified and skipped, also right after the last record asked for, so a segment's
     // trailing seal is checked before the cursor moves on.
     while (rel + BODY_KIND_END <= end) {

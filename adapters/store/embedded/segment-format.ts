@@ -16,15 +16,19 @@ import { readU32 } from './record-codec.js';
  *   34  .. stream id, zero padded
  *   252 4  crc32c over bytes [0, 252)
  *
- * then records back to back (record-codec.ts). Format 2 (written now) ends every group-commit
- * write with a batch seal frame (batch-seal.ts); format-1 segments (no seals) are still read,
- * and a writable open starts a format-2 segment after them (docs/log-format.md).
+ * then records back to back (record-codec.ts). Format 3 (written now) ends every group-commit
+ * write with a batch seal that names the durable end when the write was issued (several writes
+ * may be in flight); format 2 ends them with the shorter seal of one write in flight; format 1
+ * has no seals. All three are read, and a writable open starts a format-3 segment after an
+ * older one (docs/log-format.md).
  */
 
 /** Size of every segment header. */
 export const SEGMENT_HEADER_BYTES = 256;
-/** On-disk format version written: 2, batches end with a seal. */
-export const SEGMENT_FORMAT_VERSION = 2;
+/** On-disk format version written: 3, batches end with a seal naming the durable end at issue. */
+export const SEGMENT_FORMAT_VERSION = 3;
+/** Batches end with a seal, one write in flight. Still read. */
+export const SEAL_V2_SEGMENT_FORMAT_VERSION = 2;
 /** The first format: no batch seals. Still read. */
 export const LEGACY_SEGMENT_FORMAT_VERSION = 1;
 /** Longest stream id, in UTF-8 bytes. */
@@ -45,7 +49,7 @@ export interface SegmentHeader {
   readonly createdAtMs: number;
   /** CRC of the header: a sealed segment's index names it, tying the two files together. */
   readonly headerCrc: number;
-  /** Format version: 2 (batch seals) or 1 (legacy, no seals). */
+  /** Format version: 3 (seals with the durable end at issue), 2 (seals) or 1 (legacy, no seals). */
   readonly formatVersion: number;
 }
 
@@ -128,9 +132,9 @@ export function decodeSegmentHeader(buf: Buffer, where: string): SegmentHeader {
   }
   if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) fail('magic missing: not a shadowlog segment');
   const version = readU32(buf, 8);
-  if (version !== SEGMENT_FORMAT_VERSION && version !== LEGACY_SEGMENT_FORMAT_VERSION) {
+  if (version < LEGACY_SEGMENT_FORMAT_VERSION || version > SEGMENT_FORMAT_VERSION) {
     fail(
-      `has format version ${version}; this shadowlog reads versions ${LEGACY_SEGMENT_FORMAT_VERSION} and ${SEGMENT_FORMAT_VERSION}`,
+      `has format version ${version}; this shadowlog reads versions ${LEGACY_SEGMENT_FORMAT_VERSION} to ${SEGMENT_FORMAT_VERSION}`,
     );
   }
   if (readU32(buf, 12) !== SEGMENT_HEADER_BYTES) fail('size field is wrong');

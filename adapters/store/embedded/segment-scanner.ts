@@ -1,4 +1,10 @@
-import { sealBatchBytes, sealFirstPosition, sealRecords } from './batch-seal.js';
+import {
+  isFormat3Seal,
+  sealBatchBytes,
+  sealDurableEndAtIssue,
+  sealFirstPosition,
+  sealRecords,
+} from './batch-seal.js';
 import {
   checkFrame,
   FRAME_BAD_KIND,
@@ -15,6 +21,7 @@ import {
   readU32,
   recordedAtOf,
 } from './record-codec.js';
+import { SEAL_V2_SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_BYTES } from './segment-format.js';
 import type { SparseIndex } from './segment-index.js';
 
 /**
@@ -22,17 +29,19 @@ import type { SparseIndex } from './segment-index.js';
  * valid data ends, where the last commit flag and the last batch seal are, and what stopped
  * the walk. Whether what follows is a torn tail or corruption is tail-classification.ts's call.
  *
- * In a format-2 segment every seal is checked against the records before it: the position of
- * the batch's first record, the record count and the byte length since the previous seal, and
- * a commit flag on the record right before it. A CRC-valid seal that does not match stops the
- * walk with FRAME_SEAL_MISMATCH (always corruption). In a format-1 segment a seal kind is
- * unknown (FRAME_BAD_KIND).
+ * In a format-2 or format-3 segment every seal is checked against the records before it: the
+ * position of the batch's first record, the record count and the byte length since the
+ * previous seal, a commit flag on the record right before it, the seal's form (format 3 seals
+ * carry the durable end at issue, format 2 seals do not) and, in format 3, a durable end at
+ * issue inside the segment and not past the batch's own start. A CRC-valid seal that does not
+ * match stops the walk with FRAME_SEAL_MISMATCH (always corruption). In a format-1 segment a
+ * seal kind is unknown (FRAME_BAD_KIND).
  */
 
 /** What to walk and what to tell. Offsets are relative to the buffer unless said otherwise. */
 export interface ScanOptions {
-  /** True for format-2 segments: batches end with seals, which are checked. */
-  readonly withSeals: boolean;
+  /** Format version of the segment (segment-format.ts): 2 and 3 end batches with seals, which are checked. */
+  readonly formatVersion: number;
   /** Position of the record at `start`: seals name absolute positions. */
   readonly firstPosition: number;
   /** Told the file offset of every record, when given. */
@@ -45,8 +54,10 @@ export interface ScanOptions {
 
 /** Outcome of walking frames. Offsets are relative to the buffer. */
 export interface FrameScan {
-  /** True when seals were expected (format 2). */
+  /** True when seals were expected (formats 2 and 3). */
   readonly withSeals: boolean;
+  /** True when seals carry the durable end at issue (format 3). */
+  readonly format3: boolean;
   /** Offset after the last whole valid record carrying the commit flag. */
   readonly committedEnd: number;
   /** Records up to `committedEnd`. */
@@ -70,7 +81,9 @@ export interface FrameScan {
  * per frame.
  */
 export function scanFrames(buf: Buffer, start: number, end: number, options: ScanOptions): FrameScan {
-  const { withSeals, firstPosition } = options;
+  const { firstPosition } = options;
+  const withSeals = options.formatVersion >= SEAL_V2_SEGMENT_FORMAT_VERSION;
+  const format3 = options.formatVersion > SEAL_V2_SEGMENT_FORMAT_VERSION;
   const index = options.index ?? null;
   const firstRecordIndex = options.firstRecordIndex ?? 0;
   const fileOffsetOfBuf = options.fileOffsetOfBuf ?? 0;
@@ -95,7 +108,10 @@ export function scanFrames(buf: Buffer, start: number, end: number, options: Sca
         records > sealedRecords &&
         sealFirstPosition(buf, off) === firstPosition + sealedRecords &&
         sealRecords(buf, off) === records - sealedRecords &&
-        sealBatchBytes(buf, off) === off - sealEnd;
+        sealBatchBytes(buf, off) === off - sealEnd &&
+        isFormat3Seal(buf, off) === format3 &&
+        (!format3 ||
+          durableEndFits(sealDurableEndAtIssue(buf, off, fileOffsetOfBuf), fileOffsetOfBuf + sealEnd));
       if (!matches) {
         stop = { offset: off, code: withSeals ? FRAME_SEAL_MISMATCH : FRAME_BAD_KIND };
         break;
@@ -120,6 +136,7 @@ export function scanFrames(buf: Buffer, start: number, end: number, options: Sca
   }
   return {
     withSeals,
+    format3,
     committedEnd,
     committedRecords,
     sealEnd,
@@ -129,6 +146,11 @@ export function scanFrames(buf: Buffer, start: number, end: number, options: Sca
     lastRecordedAt,
     stop,
   };
+}
+
+/** A format-3 seal's durable end at issue lies in the segment's data and not past its batch's start. */
+function durableEndFits(durableEnd: number, batchStart: number): boolean {
+  return durableEnd >= SEGMENT_HEADER_BYTES && durableEnd <= batchStart;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { sealBatchBytes } from './batch-seal.js';
+import { isFormat3Seal, sealBatchBytes, sealDurableEndAtIssue, sealFrameBytes } from './batch-seal.js';
 import { crc32cRange } from './crc32c.js';
 import {
   BODY_PREFIX_BYTES,
@@ -16,7 +16,7 @@ import { type FrameScan, findSealFrom, findValidFrameAfter, isAlwaysCorrupt } fr
 /**
  * Torn tail or corruption: how the end of a scanned segment is judged. The rules, and why they
  * tell the two apart with one fault, are in docs/log-format.md ("Classification"). In short,
- * for a format-2 segment (batches end with seals):
+ * for a format-2 or format-3 segment (batches end with seals):
  *
  * 1. every byte consumed by valid frames, the last one a seal: clean;
  * 2. a CRC-valid frame that does not belong (unknown kind, a seal that does not match): corrupt;
@@ -24,12 +24,15 @@ import { type FrameScan, findSealFrom, findValidFrameAfter, isAlwaysCorrupt } fr
  *    back to the last valid commit (a damaged seal alone loses no record: every record
  *    before it is whole);
  * 4. damage followed by a valid frame: corrupt -- a once-durable record changed -- except
- *    when the damage is in the LAST batch and that batch holds the zero fill of an unwritten
- *    sector (a torn write persists its sectors in any order; a bit flip never makes one
- *    zero): torn, cut back to the previous seal.
+ *    when the damage can be a write in flight at the crash and its range holds the zero fill
+ *    of an unwritten sector (a torn write persists its sectors in any order; a bit flip never
+ *    makes one zero): torn, cut back to the previous seal. In flight (lostWriteEnd): in
+ *    format 3, every valid seal after the damage was issued while the damaged bytes were not
+ *    yet durable (its durable end at issue is at or before them); in format 2 (one write in
+ *    flight), the damage is in the LAST batch.
  *
  * The zero tail: the writer keeps the active segment zero-filled ahead of its data
- * (zero-fill-ahead.ts), so the data of a format-2 segment ends at its last seal when every
+ * (zero-fill-ahead.ts), so the data of a segment with seals ends at its last seal when every
  * byte after it, to the end of the file, is zero -- the end, clean, not a torn tail (rule 1).
  * In rules 3 and 4 that tail is no evidence: a batch whose seal is followed by zeros ends the
  * data as one that ends the file does, and lost sectors are looked for only in the batch.
@@ -98,9 +101,9 @@ export function classifyTail(buf: Buffer, scan: FrameScan, end: number, fileOffs
   }
   const next = findValidFrameAfter(buf, offset + 1, end);
   if (next < 0) return tornAtLastCommit(buf, scan, end, scan.stop);
-  const batchEnd = scan.withSeals ? lastBatchEnd(buf, scan, next, end) : -1;
-  if (batchEnd >= 0) {
-    const hole = zeroFilledSector(buf, scan.sealEnd, batchEnd, fileOffsetOfBuf);
+  const lostEnd = scan.withSeals ? lostWriteEnd(buf, scan, next, end, fileOffsetOfBuf) : -1;
+  if (lostEnd >= 0) {
+    const hole = zeroFilledSector(buf, scan.sealEnd, lostEnd, fileOffsetOfBuf);
     if (hole >= 0) {
       return {
         kind: 'torn',
@@ -108,7 +111,7 @@ export function classifyTail(buf: Buffer, scan: FrameScan, end: number, fileOffs
         keptRecords: scan.sealRecords,
         bytesDropped: end - scan.sealEnd,
         recordsDropped: scan.validRecords - scan.sealRecords + 1,
-        reason: `the last batch has zero-filled sector(s) at byte offset ${fileOffsetOfBuf + hole}: a write torn by a power loss, never acknowledged`,
+        reason: `a write in flight has zero-filled sector(s) at byte offset ${fileOffsetOfBuf + hole}: torn by a power loss, never acknowledged`,
       };
     }
   }
@@ -155,19 +158,42 @@ function looksLikeSeal(buf: Buffer, scan: FrameScan, offset: number, end: number
 }
 
 /**
- * Where the last batch ends when the damage before `next` is in it, else -1. In it: no valid
- * seal follows the damage -- then that batch was never acknowledged (its seal would follow),
- * so it may end anywhere up to the end of the file, zero tail included -- or the first seal
- * that does closes the batch the damage is in (it starts at the last good seal) and ends the
- * data (the file, or a zero tail follows): then the batch ends with that seal, and a zero tail
- * after it says nothing about the batch.
+ * Where the range in which a lost write may lie ends, when the damage before `next` can be a
+ * write that was in flight at the crash, else -1. Let P be the damaged batch's start (the
+ * last intact seal's end). The damage can be a lost write only if no write issued after P's
+ * bytes were durable survived: every valid seal after the damage must name a durable end at
+ * issue at or before P (batch-seal.ts; a format-2 seal names its own batch's start, so only
+ * the seal of the damaged batch itself passes). Then nothing at or after P was acknowledged
+ * (acknowledgement is in file order) and the range is up to the first seal's end; with no
+ * seal after the damage, up to the end of the file. One later seal whose durable end at issue
+ * is past P proves P's bytes were durable -- acknowledged -- before: -1, corruption. A format-2
+ * seal keeps the one-write rule: it must close the damaged batch and end the data. Bounded:
+ * every step moves forward.
  */
-function lastBatchEnd(buf: Buffer, scan: FrameScan, next: number, end: number): number {
-  const seal = findSealFrom(buf, next, end);
+function lostWriteEnd(
+  buf: Buffer,
+  scan: FrameScan,
+  next: number,
+  end: number,
+  fileOffsetOfBuf: number,
+): number {
+  const damagedStart = fileOffsetOfBuf + scan.sealEnd;
+  let seal = findSealFrom(buf, next, end);
   if (seal < 0) return end;
-  const sealEnd = seal + SEAL_FRAME_BYTES;
-  if (seal - sealBatchBytes(buf, seal) !== scan.sealEnd || !allZero(buf, sealEnd, end)) return -1;
-  return sealEnd;
+  const firstSealEnd = seal + sealFrameBytes(buf, seal);
+  if (!scan.format3) {
+    // One write in flight (format 2): only the damaged batch's own seal, ending the data.
+    const ownSeal = !isFormat3Seal(buf, seal) && fileOffsetOfBuf + seal - sealBatchBytes(buf, seal) === damagedStart;
+    return ownSeal && allZero(buf, firstSealEnd, end) ? firstSealEnd : -1;
+  }
+  while (seal >= 0) {
+    // A seal of the other form, or of a batch that starts before P, does not belong after it.
+    const batchStart = fileOffsetOfBuf + seal - sealBatchBytes(buf, seal);
+    if (!isFormat3Seal(buf, seal) || batchStart < damagedStart) return -1;
+    if (sealDurableEndAtIssue(buf, seal, fileOffsetOfBuf) > damagedStart) return -1;
+    seal = findSealFrom(buf, seal + sealFrameBytes(buf, seal), end);
+  }
+  return firstSealEnd;
 }
 
 /**

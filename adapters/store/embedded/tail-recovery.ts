@@ -3,12 +3,15 @@ import { sealBytes } from './batch-seal.js';
 import { ioError } from './durable-file.js';
 import type { DurableListener } from './durable-listener.js';
 import { corruptAt, type SegmentState } from './log-state.js';
-import { SEAL_FRAME_BYTES } from './record-codec.js';
 import { type FoundSegment, segmentState } from './segment-files.js';
-import { LEGACY_SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_BYTES } from './segment-format.js';
+import {
+  LEGACY_SEGMENT_FORMAT_VERSION,
+  SEGMENT_FORMAT_VERSION,
+  SEGMENT_HEADER_BYTES,
+} from './segment-format.js';
 import { SparseIndex } from './segment-index.js';
 import { type FrameScan, scanFrames } from './segment-scanner.js';
-import { classifyTail } from './tail-classification.js';
+import { classifyTail, type SegmentTail } from './tail-classification.js';
 
 /**
  * Recovery of the last segment at open: scan it in full, classify its end
@@ -60,6 +63,21 @@ async function readWhole(filePath: string): Promise<Buffer> {
   }
 }
 
+/**
+ * The seal recovery writes after whole records it keeps past the last seal (their seal was
+ * damaged): in format 3 it names their start as the durable end at issue -- they were durable
+ * before it was written.
+ */
+function recoverySeal(f: FoundSegment, scan: FrameScan, tail: SegmentTail & { kind: 'torn' }): Buffer {
+  return sealBytes(
+    f.header.firstPosition + scan.sealRecords,
+    tail.keptRecords - scan.sealRecords,
+    tail.offset - scan.sealEnd,
+    scan.lastRecordedAt,
+    f.header.formatVersion >= SEGMENT_FORMAT_VERSION ? scan.sealEnd : null,
+  );
+}
+
 /** Scan the last segment, classify its tail, and (unless read-only) cut off a torn tail durably. */
 export async function recoverLastSegment(
   f: FoundSegment,
@@ -75,7 +93,11 @@ export async function recoverLastSegment(
   const index = new SparseIndex();
   const withSeals = f.header.formatVersion !== LEGACY_SEGMENT_FORMAT_VERSION;
   const first = f.header.firstPosition;
-  const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length, { withSeals, firstPosition: first, index });
+  const scan = scanFrames(buf, SEGMENT_HEADER_BYTES, buf.length, {
+    formatVersion: f.header.formatVersion,
+    firstPosition: first,
+    index,
+  });
   const tail = classifyTail(buf, scan, buf.length);
   if (tail.kind === 'corrupt') {
     const error = corruptAt(f, tail.offset, tail.reason);
@@ -103,17 +125,10 @@ export async function recoverLastSegment(
   let bytes = tail.offset;
   let lastSeal = { end: scan.sealEnd, records: scan.sealRecords };
   if (!readOnly) {
-    const seal = unsealed
-      ? sealBytes(
-          first + scan.sealRecords,
-          tail.keptRecords - scan.sealRecords,
-          tail.offset - scan.sealEnd,
-          scan.lastRecordedAt,
-        )
-      : null;
+    const seal = unsealed ? recoverySeal(f, scan, tail) : null;
     await cutTail(f.path, tail.offset, seal);
     if (seal !== null) {
-      bytes += SEAL_FRAME_BYTES;
+      bytes += seal.length;
       lastSeal = { end: bytes, records: tail.keptRecords };
     }
     onDurable?.({ segmentPath: f.path, endOffsetBytes: bytes, lastPosition: first + tail.keptRecords - 1 });

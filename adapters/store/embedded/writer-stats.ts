@@ -21,6 +21,8 @@ export interface WriterStats {
   peakQueuedEvents: number;
   /** Most events in one batch. */
   peakBatchEvents: number;
+  /** Most group writes in flight at once (the commit window's high-water mark). */
+  peakWritesInFlight: number;
 }
 
 /** Counters of a writer that has written nothing (and of a read-only store, which has no writer). */
@@ -34,5 +36,6 @@ export function emptyWriterStats(): WriterStats {
     peakQueuedBytes: 0,
     peakQueuedEvents: 0,
     peakBatchEvents: 0,
+    peakWritesInFlight: 0,
   };
 }

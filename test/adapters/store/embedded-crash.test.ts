@@ -12,9 +12,10 @@ import { readEvents, tempDir } from './embedded-test-support.js';
  * appenders and prints every acknowledged position; the test SIGKILLs it at a random moment,
  * then checks that every acknowledged append is in the log, at its position, with its
  * content, and that the log opens and takes appends again. A quarter of the kills target a
- * ~48 MB append so that some land inside its write() and leave a real torn tail (a few per
- * run). 50 cycles normally (~25 s); SHADOWLOG_SOAK=1 runs 500; SHADOWLOG_CRASH_SEED replays
- * a run.
+ * ~48 MB append so that some land inside its write() and leave a real torn tail (0-3 per
+ * run). The children keep up to 4 group writes in flight (docs/pipelined-commits.md), and the
+ * test checks kills came while more than one was. 50 cycles normally (~25 s);
+ * SHADOWLOG_SOAK=1 runs 500; SHADOWLOG_CRASH_SEED replays a run.
  */
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -31,6 +32,8 @@ interface Ack {
 interface CycleOutput {
   readonly ready: { last: number; recovery: { truncated: boolean } } | null;
   readonly acks: Ack[];
+  /** Most group writes the child had in flight at once (its last `window` line). */
+  readonly peakWritesInFlight: number;
 }
 
 /** Deep equality for many events: vitest's toEqual costs ~15 us per call, so compare JSON first. */
@@ -102,8 +105,10 @@ async function runAndKill(dir: string, cycle: number, delayMs: number, mode: Kil
   lines.pop(); // A line cut by the kill is not an acknowledgement.
   let ready: CycleOutput['ready'] = null;
   const acks: Ack[] = [];
+  let peakWritesInFlight = 0;
   for (const line of lines) {
     if (line.startsWith('ready ')) ready = JSON.parse(line.slice(6));
+    else if (line.startsWith('window ')) peakWritesInFlight = Number(line.slice(7));
     else if (line.startsWith('ack ')) {
       const [, last, appender, seq] = line.split(' ').map(Number);
       const events = line.endsWith(' tear') ? tearingAppend(cycle) : crashEvents(cycle, appender!, seq!);
@@ -112,7 +117,7 @@ async function runAndKill(dir: string, cycle: number, delayMs: number, mode: Kil
   }
   if (ready === null && !early) throw new Error(`writer never got ready: ${stderr}`);
   if (stderr.trim() !== '') throw new Error(`writer failed: ${stderr}`);
-  return { ready, acks };
+  return { ready, acks, peakWritesInFlight };
 }
 
 describe('embedded log under SIGKILL', () => {
@@ -127,6 +132,7 @@ describe('embedded log under SIGKILL', () => {
       let ackedEvents = 0;
       let highestAck = -1;
       let truncations = 0;
+      let peakWritesInFlight = 0;
       try {
         for (let cycle = 0; cycle < CYCLES; cycle++) {
           const draw = rand();
@@ -134,6 +140,7 @@ describe('embedded log under SIGKILL', () => {
           const delayMs = Math.floor(rand() * (mode === 'early' ? 300 : mode === 'tear' ? 40 : 120));
           const out = await runAndKill(dir, cycle, delayMs, mode);
           const context = `seed ${seed} cycle ${cycle} (${mode} kill after ${delayMs} ms)`;
+          peakWritesInFlight = Math.max(peakWritesInFlight, out.peakWritesInFlight);
           if (out.ready !== null) {
             // Recovery in the child found everything acknowledged before.
             expect(out.ready.last, context).toBeGreaterThanOrEqual(highestAck);
@@ -183,8 +190,10 @@ describe('embedded log under SIGKILL', () => {
         const report = await checkLog(dir);
         expect(report.ok).toBe(true);
         expect(report.records).toBe(all.length + 1);
+        // The kills landed while several writes were in flight (the children ran a window).
+        expect(peakWritesInFlight).toBeGreaterThan(1);
         console.log(
-          `crash test seed ${seed}: ${CYCLES} kills, ${ackedEvents} acknowledged events, ${all.length} in the log, ${report.segments.length} segments, ${truncations} torn tails found after a kill`,
+          `crash test seed ${seed}: ${CYCLES} kills, ${ackedEvents} acknowledged events, ${all.length} in the log, ${report.segments.length} segments, ${truncations} torn tails found after a kill, up to ${peakWritesInFlight} writes in flight`,
         );
       } finally {
         await remove();

@@ -25,7 +25,9 @@ async function fillUp(mount: string, filePath: string, leaveBytes: number): Prom
   await writeFile(filePath, Buffer.alloc(Math.max(0, bavail * bsize - leaveBytes), 1));
 }
 
-describe('embedded log on a full disk', () => {
+// One write in flight (the default) and a window of four: a failure then meets writes still
+// in flight, none of which may be published after it.
+describe.each([1, 4])('embedded log on a full disk, %i write(s) in flight', (writesInFlight) => {
   if (!isRoot) console.log('full-disk test skipped: mounting a tmpfs needs root');
   it.skipIf(!isRoot)(
     'rejects appends fast while the disk is full, heals when space is freed, loses nothing acknowledged',
@@ -36,7 +38,13 @@ describe('embedded log on a full disk', () => {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2M', 'tmpfs', mount]);
       try {
         const dir = path.join(mount, 'log');
-        const store = await openEmbeddedStore(dir, { streamId: 'FULL', segmentBytes: 16 * 1024 });
+        const store = await openEmbeddedStore(dir, {
+          streamId: 'FULL',
+          segmentBytes: 16 * 1024,
+          maxWritesInFlight: writesInFlight,
+          // Several batches per round of the 32 appenders, so a window fills.
+          maxBatchBytes: writesInFlight > 1 ? 256 : undefined,
+        });
         // Leave 48 KiB: the appenders below fill the rest, across segment rolls.
         await fillUp(mount, path.join(mount, 'filler'), 48 * 1024);
         const acked = new Map<number, ShadowEvent>();
@@ -91,6 +99,7 @@ describe('embedded log on a full disk', () => {
           `full disk: ${acked.size} acknowledged appends over ${segments} segments, ${failures.length} rejected with no space`,
         );
         expect(segments).toBeGreaterThan(1);
+        if (writesInFlight > 1) expect(store.stats.peakWritesInFlight).toBeGreaterThan(1);
         const again = await openEmbeddedStore(dir, { streamId: 'FULL' });
         expect(again.recovery.truncated).toBe(false);
         const events = await readEvents(again);
