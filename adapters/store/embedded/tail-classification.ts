@@ -183,7 +183,8 @@ function lostWriteEnd(
   const firstSealEnd = seal + sealFrameBytes(buf, seal);
   if (!scan.format3) {
     // One write in flight (format 2): only the damaged batch's own seal, ending the data.
-    const ownSeal = !isFormat3Seal(buf, seal) && fileOffsetOfBuf + seal - sealBatchBytes(buf, seal) === damagedStart;
+    const ownSeal =
+      !isFormat3Seal(buf, seal) && fileOffsetOfBuf + seal - sealBatchBytes(buf, seal) === damagedStart;
     return ownSeal && allZero(buf, firstSealEnd, end) ? firstSealEnd : -1;
   }
   while (seal >= 0) {
