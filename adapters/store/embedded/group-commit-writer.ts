@@ -21,7 +21,7 @@ import { ZeroFillAhead } from './zero-fill-ahead.js';
  * next batch. A sync costs ~150 us to a few ms here, so one per event would cap the log near a
  * few thousand events/s; with 256 concurrent appenders each write covers hundreds of them.
  * Up to `maxWritesInFlight` writes run at once (the commit window, commit-window.ts; default
- * one, see store-options.ts). Writes are published -- appends resolved, listeners told --
+ * two, see store-options.ts). Writes are published -- appends resolved, listeners told --
  * strictly in file order, each only after it and every write before it returned (invariant 1
  * of docs/design.md).
  *
