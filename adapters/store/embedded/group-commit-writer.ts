@@ -181,18 +181,14 @@ export class GroupCommitWriter {
   }
 
   /**
-   * A write failed (or a batch could not be issued): wait for every write in flight, publish
-   * none of them, and fail their appends with the batch's (see `failed`). Earlier writes of the
-   * window that returned are published first: they are durable and before the failure.
+   * A write failed (or a batch could not be issued): publish the earlier writes that returned,
+   * wait for every other write in flight, publish none of them, fail their appends (`failed`).
    */
   private async failWindow(error: unknown, batch: readonly PendingEmbeddedAppend[]): Promise<void> {
-    // Bounded by the window.
-    while (this.window.head?.settled === true && this.window.head.error === undefined) this.publishHead();
+    this.publishReturned();
     const groups = this.window.takeAll();
     for (const group of groups) await group.done;
-    const items: PendingEmbeddedAppend[] = [];
-    for (const group of groups) items.push(...group.items);
-    items.push(...batch);
+    const items = [...groups.flatMap((group) => group.items), ...batch];
     this.active.index.truncate(this.active.records);
     await this.failed(error, items);
     for (const group of groups) if (group.releases !== null) this.queue.release(group.releases);
@@ -235,6 +231,11 @@ export class GroupCommitWriter {
   /** Publish every write in the window, oldest first (before a roll); throws a write's error. */
   private async drainWindow(): Promise<void> {
     while (this.window.length > 0) await this.publishOldest(); // Bounded by the window.
+  }
+
+  /** Publish the writes at the head that returned without error; bounded by the window. */
+  private publishReturned(): void {
+    while (this.window.head?.settled === true && this.window.head.error === undefined) this.publishHead();
   }
 
   /** Wait for the oldest write and publish it; throws its error. */
@@ -347,8 +348,7 @@ export class GroupCommitWriter {
     releases: readonly PendingEmbeddedAppend[] | null,
   ): Promise<void> {
     while (!this.window.hasRoom) await this.publishOldest(); // Bounded by the window.
-    // Writes that returned are published before any wait below: their appenders are not held.
-    while (this.window.head?.settled === true && this.window.head.error === undefined) this.publishHead();
+    this.publishReturned(); // Before any wait below: their appenders are not held.
     const segment = this.active;
     const start = this.reserved.bytes;
     // Never into a range an extension is still zeroing (its zeros would land over the batch).

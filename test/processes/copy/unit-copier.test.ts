@@ -45,6 +45,14 @@ function runsOf(bits: readonly boolean[], value: boolean): number {
   return runs;
 }
 
+/** Counting devices over `source` and `target` and a UnitCopier from one to the other. */
+function copierBetween(g: ReturnType<typeof makeGeometry>, source: Uint8Array, target: Uint8Array) {
+  const src = countingDevice(source, true);
+  const dst = countingDevice(target, true);
+  const reads = { readValid: (v: Uint8Array, at: number) => src.device.read(v, at) };
+  return { src, dst, copier: new UnitCopier({ geometry: g, reads } as never, dst.device, 'm1') };
+}
+
 describe('UnitCopier: one unit of a copy under its range lock', () => {
   it('leaves the target equal to the source where chunks may hold data and zero elsewhere, for any bitmap and buffer', async () => {
     await fc.assert(
@@ -83,10 +91,7 @@ describe('UnitCopier: one unit of a copy under its range lock', () => {
     const g = makeGeometry(chunks * CHUNK_BLOCKS, CHUNK_BLOCKS);
     const source = new Uint8Array(g.blocks * 512).fill(0xaa);
     const target = new Uint8Array(g.blocks * 512).fill(0x55);
-    const src = countingDevice(source, true);
-    const dst = countingDevice(target, true);
-    const reads = { readValid: (v: Uint8Array, at: number) => src.device.read(v, at) };
-    const copier = new UnitCopier({ geometry: g, reads } as never, dst.device, 'm1');
+    const { src, dst, copier } = copierBetween(g, source, target);
     await copier.copy(
       [{ first: 0, count: chunks }],
       new Uint8Array(chunks * CHUNK_BYTES),
@@ -105,10 +110,7 @@ describe('UnitCopier: one unit of a copy under its range lock', () => {
     const g = makeGeometry(10 * CHUNK_BLOCKS, CHUNK_BLOCKS);
     const source = new Uint8Array(g.blocks * 512).map((_, i) => i & 0xff);
     const target = new Uint8Array(g.blocks * 512);
-    const src = countingDevice(source, true);
-    const dst = countingDevice(target, true);
-    const reads = { readValid: (v: Uint8Array, at: number) => src.device.read(v, at) };
-    const copier = new UnitCopier({ geometry: g, reads } as never, dst.device, 'm1');
+    const { src, copier } = copierBetween(g, source, target);
     await copier.copy([{ first: 0, count: 10 }], new Uint8Array(3 * CHUNK_BYTES), writtenOf(10, bits));
     expect(src.calls.reads).toBe(4); // 3 + 3 + 3 + 1 chunks
     expect(src.calls.maxInFlight).toBe(1);
@@ -121,10 +123,7 @@ describe('UnitCopier: one unit of a copy under its range lock', () => {
     const g = makeGeometry(chunks * CHUNK_BLOCKS, CHUNK_BLOCKS);
     const source = new Uint8Array(g.blocks * 512).fill(0xaa);
     const target = new Uint8Array(g.blocks * 512);
-    const src = countingDevice(source, true);
-    const dst = countingDevice(target, true);
-    const reads = { readValid: (v: Uint8Array, at: number) => src.device.read(v, at) };
-    const copier = new UnitCopier({ geometry: g, reads } as never, dst.device, 'm1');
+    const { dst, copier } = copierBetween(g, source, target);
     await copier.copy(
       [{ first: 0, count: chunks }],
       new Uint8Array(chunks * CHUNK_BYTES),
