@@ -2,11 +2,10 @@ import { ChunkBitmap } from '../../domain/chunk-bitmap.js';
 import { OutOfRangeError } from '../../domain/errors.js';
 import { chunkOf, type Geometry } from '../../domain/geometry.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
+import { replayRange } from '../queries/replay-range.js';
 
 /** Most "since" bitmaps kept folded at once; the least recently asked for is dropped first. */
 const MAX_CACHED_BITMAPS = 32;
-/** Events per read batch while folding a bitmap forward. */
-const READ_BATCH_EVENTS = 8192;
 
 /** A bitmap of the chunks written after `since`, folded up to `foldedTo`. */
 interface FoldedBitmap {
@@ -55,20 +54,17 @@ export class ChangedChunks {
   private async foldTo(entry: FoldedBitmap, end: number): Promise<void> {
     const g = this.geometry;
     const chunks = entry.chunks;
-    const from = entry.foldedTo + 1;
-    // Bounded by the log between the two positions; a plain loop, as in replay.
-    for await (const batch of this.store.read(from, end + 1, { batchSize: READ_BATCH_EVENTS })) {
-      for (let i = 0; i < batch.length; i++) {
-        const event = batch[i]!.event;
-        if (
-          event.type === 'BlocksWritten' ||
-          event.type === 'BlocksTrimmed' ||
-          event.type === 'ZeroesWritten'
-        ) {
-          chunks.set(chunkOf(g, event.lbn), chunkOf(g, event.lbn + event.count - 1));
+    // Through the store's replay: writes arrive as typed-array runs, no event object per write.
+    // Bounded by the log between the two positions; a plain loop over each run.
+    await replayRange(this.store, entry.foldedTo + 1, end + 1, {
+      onWrites: (run) => {
+        for (let i = 0; i < run.length; i++) {
+          const lbn = run.lbns[i]!;
+          chunks.set(chunkOf(g, lbn), chunkOf(g, lbn + run.counts[i]! - 1));
         }
-      }
-    }
+      },
+      onEvent: () => undefined,
+    });
     // Marking is idempotent, so two requests folding the same range at once only cost time.
     entry.foldedTo = Math.max(entry.foldedTo, end);
   }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { EventStore } from '../../../domain/ports/event-store.js';
-import { type ProjectedState, projectBatch } from '../../../projections/projected-state.js';
+import { replayRange } from '../../../processes/queries/replay-range.js';
+import { type ProjectedState, projectingVisitor } from '../../../projections/projected-state.js';
 import { type SetSummary, summarise } from '../../../projections/set-summary.js';
 import { openLogSource, openSetSource } from '../../composition-root/incident-bundle-source.js';
 import type { CommandContext } from '../command-context.js';
@@ -12,8 +13,8 @@ import { ProgressReporter } from '../progress-reporter.js';
 import { withOpenLog } from '../read-only-log.js';
 import { requireSetName } from '../set-or-log.js';
 
-/** Events per read while replaying: large, since replay reads the whole log once. */
-const REPLAY_BATCH_EVENTS = 65_536;
+/** Events folded between two progress updates. */
+const REPORT_EVERY_EVENTS = 65_536;
 
 /** `shadowlog replay <set> [--log DIR] [--until P]`: every projection rebuilt from position 0. */
 export async function replay(
@@ -65,10 +66,25 @@ async function foldFromStart(
   const from = state.set.position + 1;
   const bar = new ProgressReporter(ctx.output, 'replay', until - from + 1, 'events');
   if (until >= from) {
-    for await (const batch of store.read(from, until + 1, { batchSize: REPLAY_BATCH_EVENTS })) {
-      projectBatch(state, batch);
-      bar.update(state.set.position - from + 1);
-    }
+    // Through the store's replay: writes fold as typed-array runs, no event object per write.
+    const fold = projectingVisitor(state);
+    let reportAt = REPORT_EVERY_EVENTS;
+    const report = () => {
+      const done = state.set.position - from + 1;
+      if (done < reportAt) return;
+      bar.update(done);
+      reportAt = done + REPORT_EVERY_EVENTS;
+    };
+    await replayRange(store, from, until + 1, {
+      onWrites: (run) => {
+        fold.onWrites(run);
+        report();
+      },
+      onEvent: (recorded) => {
+        fold.onEvent(recorded);
+        report();
+      },
+    });
   }
   bar.stop(until - from + 1);
   return state;

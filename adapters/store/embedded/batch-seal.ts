@@ -100,8 +100,3 @@ export function sealDurableEndAtIssue(buf: Uint8Array, off: number, fileOffsetOf
   if (isFormat3Seal(buf, off)) return readU64(buf, off + 33);
   return fileOffsetOfBuf + off - sealBatchBytes(buf, off);
 }
-
-/** True when the checked frame at `off` is a seal. */
-export function isSeal(buf: Uint8Array, off: number): boolean {
-  return (buf[off + 8]! & 0x7f) === KIND_BATCH_SEAL && off + RECORD_HEADER_BYTES <= buf.length;
-}

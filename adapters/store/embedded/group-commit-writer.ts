@@ -102,7 +102,7 @@ export class GroupCommitWriter {
     // Batches have a byte bound only (the queue's event and byte bounds are the store's).
     this.queue = new AppendQueue({ ...limits, maxBatchEvents: Number.MAX_SAFE_INTEGER }, this.stats);
     this.window = new CommitWindow(limits.maxWritesInFlight);
-    this.zeroFill = new ZeroFillAhead(limits.zeroAheadBytes, limits.segmentBytes);
+    this.zeroFill = new ZeroFillAhead(limits, this.stats.zeroFill);
     this.zeroFill.reset(this.active.path, this.active.bytes);
     this.zeroFill.maybeExtend(this.active.bytes);
   }

@@ -1,5 +1,7 @@
 /** The group-commit writer's bounds and counters (group-commit-writer.ts). */
 
+import { emptyZeroFillStats, type ZeroFillStats } from './zero-fill-ahead.js';
+
 /** Size limits of the writer: the store's resolved limits (store-options.ts). */
 export type { StoreLimits as WriterLimits } from './store-options.js';
 
@@ -23,6 +25,8 @@ export interface WriterStats {
   peakBatchEvents: number;
   /** Most group writes in flight at once (the commit window's high-water mark). */
   peakWritesInFlight: number;
+  /** The active segment's zero-fill-ahead: extensions done and failed, appends that waited, low-space skips. */
+  readonly zeroFill: ZeroFillStats;
 }
 
 /** Counters of a writer that has written nothing (and of a read-only store, which has no writer). */
@@ -37,5 +41,6 @@ export function emptyWriterStats(): WriterStats {
     peakQueuedEvents: 0,
     peakBatchEvents: 0,
     peakWritesInFlight: 0,
+    zeroFill: emptyZeroFillStats(),
   };
 }

@@ -58,10 +58,15 @@ export interface ZeroFillStats {
   lowSpaceSkips: number;
 }
 
+/** Counters of a margin that has done nothing yet. */
+export function emptyZeroFillStats(): ZeroFillStats {
+  return { extensions: 0, failedExtensions: 0, waits: 0, lowSpaceSkips: 0 };
+}
+
 /** The zero-filled margin of one writer's active segment. */
 export class ZeroFillAhead {
-  /** Counters. */
-  readonly stats: ZeroFillStats = { extensions: 0, failedExtensions: 0, waits: 0, lowSpaceSkips: 0 };
+  /** Counters (the writer's `WriterStats.zeroFill`, so `store.stats` shows them). */
+  readonly stats: ZeroFillStats;
   private readonly stepBytes: number;
   private readonly limitBytes: number;
   private readonly now: () => number;
@@ -73,7 +78,14 @@ export class ZeroFillAhead {
   private retryAtMs = 0;
   private zeros: Buffer | null = null;
 
-  constructor(stepBytes: number, limitBytes: number, now: () => number = Date.now) {
+  /** Zero `zeroAheadBytes` ahead of the data, never past `segmentBytes`; count in `stats`. */
+  constructor(
+    limits: { readonly zeroAheadBytes: number; readonly segmentBytes: number },
+    stats: ZeroFillStats = emptyZeroFillStats(),
+    now: () => number = Date.now,
+  ) {
+    const { zeroAheadBytes: stepBytes, segmentBytes: limitBytes } = limits;
+    this.stats = stats;
     assert(Number.isSafeInteger(stepBytes) && stepBytes >= 0, 'zero-fill step is a non-negative integer');
     this.stepBytes = stepBytes;
     this.limitBytes = limitBytes;

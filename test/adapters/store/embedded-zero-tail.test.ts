@@ -61,6 +61,9 @@ describe('embedded log zero tail', () => {
       const dataEnd = store.segments().at(-1)!.bytes;
       expect(hasZeroTail(buf, dataEnd)).toBe(true);
       expect(buf.length).toBeLessThanOrEqual(256 * 1024);
+      // The store's counters show the extension that made the tail.
+      await waitFor(async () => store.stats.zeroFill.extensions >= 1, 'the extension counted');
+      expect(store.stats.zeroFill.failedExtensions).toBe(0);
       // Another reader sees the data, and the zero tail as the end.
       const reader = await openEmbeddedStore(dir, { readOnly: true });
       expect(reader.recovery).toMatchObject({ truncated: false, damagedAt: null });
