@@ -6,6 +6,7 @@ import { createSparseImage } from '../adapters/devices/sparse-image.js';
 import { openEmbeddedStore } from '../adapters/store/embedded/index.js';
 import { DEFAULT_WRITES_IN_FLIGHT } from '../adapters/store/embedded/store-options.js';
 import { VirtualUnit } from '../processes/virtual-unit.js';
+import { median } from './median.js';
 
 /** Result of `shadowlog bench write-path --json`. */
 export interface WritePathBenchResult {
@@ -72,11 +73,6 @@ export async function runWritePathBench(
   } finally {
     await rm(base, { recursive: true, force: true });
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function measure(

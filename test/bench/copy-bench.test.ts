@@ -35,6 +35,12 @@ describe('bench copy --quick', () => {
       near(r.sparseCopyOfSparseCp, r.fullCopySparse10pctSeconds, r.cpSparseSeconds);
       near(r.minicopy1pctOfFull8g, r.minicopy1pct8gSeconds, r.fullCopy8gSeconds);
       expect(r.bytesLarge).toBe(256 * 1024 * 1024);
+      // The 1 GiB set's times are medians of every run reported.
+      expect(r.fullCopyRunsSeconds).toHaveLength(3);
+      expect(r.minicopy1pctRunsSeconds).toHaveLength(5);
+      const medianOf = (runs: number[]) => [...runs].sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+      expect(r.fullCopySeconds).toBe(medianOf(r.fullCopyRunsSeconds));
+      expect(r.minicopy1pctSeconds).toBe(medianOf(r.minicopy1pctRunsSeconds));
       // The sparse copy leaves the holes: the target allocates no more than the source.
       expect(r.targetAllocatedBytes).toBeLessThanOrEqual(r.sourceAllocatedBytes);
     } finally {
