@@ -57,7 +57,7 @@ export interface CopyBenchResult {
 const FULL_COPY_ROUNDS = 3;
 /**
  * Minicopies timed per dirty fraction; the median is reported. The first run of a process
- * also compiles the mount and copy path: measured 100-110 ms against 40-55 ms for the next
+ * also compiles the mount and copy path: measured 45-112 ms against 28-60 ms for the next
  * ones at 1% of 1 GiB, so one run reported the JIT, not the copy.
  */
 const MINICOPY_ROUNDS = 5;
