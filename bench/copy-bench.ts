@@ -88,45 +88,11 @@ export async function runCopyBench(
   const bytes = options.quick ? 128 * 1024 * 1024 : 1024 * 1024 * 1024;
   const base = await mkdtemp(join(options.dir ?? tmpdir(), 'shadowlog-bench-copy-'));
   try {
-    const paths = [join(base, 'm1.img'), join(base, 'm2.img')];
-    await fillImage(paths[0]!, bytes);
-    runTool('cp', ['--sparse=never', paths[0]!, paths[1]!]);
-    // cp of the same bytes, made durable like the copy's final flush.
-    const cpStart = performance.now();
-    runTool('cp', ['--sparse=never', paths[0]!, join(base, 'cp.img')]);
-    await fdatasync(join(base, 'cp.img'));
-    const cpSeconds = (performance.now() - cpStart) / 1000;
-    await rm(join(base, 'cp.img'));
-
-    const store = await openEmbeddedStore(join(base, 'log'), { streamId: 'bench' });
-    const access = new FileMemberAccess();
-    await VirtualUnit.create(store, access, { setId: 'bench', blocks: bytes / 512, memberPaths: paths });
-    const unit = await VirtualUnit.open({ store, access, recover: false });
-    const chunks = unit.geometry.chunks;
-
-    const timeCopy = async (policy: 'full' | 'minicopy', dirtyFraction: number) => {
-      await unit.dismount('m2', policy === 'full' ? 'none' : 'minicopy');
-      const marked = Math.round(chunks * dirtyFraction);
-      const block = new Uint8Array(512).fill(0xa5);
-      // Spread the dirty chunks evenly, one block each: the copy moves whole chunks.
-      for (let i = 0; i < marked; i++) {
-        const chunk = Math.floor((i * chunks) / marked);
-        await unit.write(chunk * unit.geometry.chunkBlocks, block);
-      }
-      return timeMount(unit, policy);
-    };
-    const timeRounds = async (rounds: number, policy: 'full' | 'minicopy', dirtyFraction: number) => {
-      const runs: number[] = [];
-      for (let i = 0; i < rounds; i++) runs.push(await timeCopy(policy, dirtyFraction));
-      return runs;
-    };
-    const fullRuns = await timeRounds(FULL_COPY_ROUNDS, 'full', 0);
-    const mini1Runs = await timeRounds(MINICOPY_ROUNDS, 'minicopy', 0.01);
+    const full = await writtenSetCopies(base, bytes);
+    const { cpSeconds, fullRuns, mini1Runs } = full;
     const fullCopySeconds = median(fullRuns);
     const minicopy1pctSeconds = median(mini1Runs);
-    const minicopy10pctSeconds = median(await timeRounds(MINICOPY_ROUNDS, 'minicopy', 0.1));
-    await unit.close();
-    await store.close();
+    const minicopy10pctSeconds = median(full.mini10Runs);
     await rm(base, { recursive: true, force: true });
     await mkdir(base);
     const sparse = await sparseCopy(base, bytes);
@@ -160,6 +126,51 @@ export async function runCopyBench(
   } finally {
     await rm(base, { recursive: true, force: true });
   }
+}
+
+/**
+ * A set of two fully written images of `bytes`: `cp --sparse=never` of one (plus fdatasync),
+ * then full copies and minicopies at 1% and 10% dirty, every run timed.
+ */
+async function writtenSetCopies(base: string, bytes: number) {
+  const paths = [join(base, 'm1.img'), join(base, 'm2.img')];
+  await fillImage(paths[0]!, bytes);
+  runTool('cp', ['--sparse=never', paths[0]!, paths[1]!]);
+  // cp of the same bytes, made durable like the copy's final flush.
+  const cpStart = performance.now();
+  runTool('cp', ['--sparse=never', paths[0]!, join(base, 'cp.img')]);
+  await fdatasync(join(base, 'cp.img'));
+  const cpSeconds = (performance.now() - cpStart) / 1000;
+  await rm(join(base, 'cp.img'));
+
+  const store = await openEmbeddedStore(join(base, 'log'), { streamId: 'bench' });
+  const access = new FileMemberAccess();
+  await VirtualUnit.create(store, access, { setId: 'bench', blocks: bytes / 512, memberPaths: paths });
+  const unit = await VirtualUnit.open({ store, access, recover: false });
+  const chunks = unit.geometry.chunks;
+
+  const timeCopy = async (policy: 'full' | 'minicopy', dirtyFraction: number) => {
+    await unit.dismount('m2', policy === 'full' ? 'none' : 'minicopy');
+    const marked = Math.round(chunks * dirtyFraction);
+    const block = new Uint8Array(512).fill(0xa5);
+    // Spread the dirty chunks evenly, one block each: the copy moves whole chunks.
+    for (let i = 0; i < marked; i++) {
+      const chunk = Math.floor((i * chunks) / marked);
+      await unit.write(chunk * unit.geometry.chunkBlocks, block);
+    }
+    return timeMount(unit, policy);
+  };
+  const timeRounds = async (rounds: number, policy: 'full' | 'minicopy', dirtyFraction: number) => {
+    const runs: number[] = [];
+    for (let i = 0; i < rounds; i++) runs.push(await timeCopy(policy, dirtyFraction));
+    return runs;
+  };
+  const fullRuns = await timeRounds(FULL_COPY_ROUNDS, 'full', 0);
+  const mini1Runs = await timeRounds(MINICOPY_ROUNDS, 'minicopy', 0.01);
+  const mini10Runs = await timeRounds(MINICOPY_ROUNDS, 'minicopy', 0.1);
+  await unit.close();
+  await store.close();
+  return { cpSeconds, fullRuns, mini1Runs, mini10Runs };
 }
 
 /**
